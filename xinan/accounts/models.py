@@ -1,0 +1,103 @@
+"""Users and their memberships: a role at an area or at an institution."""
+
+import datetime as dt
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from xinan.core.lib.crypto import EncryptedTextField
+
+
+class Role(models.TextChoices):
+    RESIDENT = "resident", _("居民")
+    GRID_WORKER = "grid_worker", _("网格员")
+    SOCIAL_WORKER = "social_worker", _("社工")
+    COUNSELLOR = "counsellor", _("心理咨询师")
+    DOCTOR = "doctor", _("精防医生")
+    PSYCHIATRIST = "psychiatrist", _("精神科医生")
+    CRISIS_WORKER = "crisis_worker", _("危机干预员")
+    AREA_ADMIN = "area_admin", _("区域管理员")
+    SYSADMIN = "sysadmin", _("系统管理员")
+
+
+STAFF_ROLES = frozenset(Role) - {Role.RESIDENT}
+
+
+class User(AbstractUser):
+    """Staff log in with a username; residents with their phone number (kept as username)."""
+
+    display_name = models.CharField(_("姓名"), max_length=100, blank=True)
+    phone = models.CharField(_("手机号"), max_length=20, unique=True, null=True, blank=True)
+    totp_secret = EncryptedTextField(_("动态口令密钥"), blank=True)
+    totp_confirmed = models.BooleanField(_("已启用两步验证"), default=False)
+    failed_logins = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    def is_locked(self, now: dt.datetime | None = None) -> bool:
+        return self.locked_until is not None and (now or timezone.now()) < self.locked_until
+
+    def roles(self) -> set[str]:
+        # Cached per request object: memberships are read on almost every staff page.
+        if not hasattr(self, "_roles_cache"):
+            self._roles_cache = {m.role for m in self.active_memberships()}
+        return self._roles_cache
+
+    def active_memberships(self) -> list["Membership"]:
+        if not hasattr(self, "_memberships_cache"):
+            self._memberships_cache = list(
+                self.memberships.filter(active=True).select_related("area", "institution")
+            )
+        return self._memberships_cache
+
+    @property
+    def is_staff_member(self) -> bool:
+        return bool(self.roles() & STAFF_ROLES)
+
+    @property
+    def is_resident(self) -> bool:
+        return Role.RESIDENT in self.roles() and not self.is_staff_member
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices)
+    area = models.ForeignKey(
+        "core.Area", on_delete=models.PROTECT, null=True, blank=True, related_name="memberships"
+    )
+    institution = models.ForeignKey(
+        "core.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="memberships",
+    )
+    active = models.BooleanField(_("有效"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("角色分配")
+        verbose_name_plural = _("角色分配")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(area__isnull=True) | models.Q(institution__isnull=True),
+                name="membership_area_or_institution",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "area", "institution"], name="membership_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.area or self.institution or "—"
+        return f"{self.get_role_display()} @ {where}"

@@ -1,0 +1,53 @@
+"""Writing the audit log. Services call `record` inside their transaction."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+
+from xinan.core.middleware import current_ip
+from xinan.core.models import AuditEntry
+
+# Display text for actions, so the log reads as sentences in the UI.
+ACTIONS: dict[str, str] = {}
+
+
+def register_action(code: str, label: Any) -> None:
+    ACTIONS[code] = label
+
+
+def record(
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    actor: Any,
+    object_type: str = "",
+    object_id: str | int = "",
+    area_code: str = "",
+    changed_fields: Iterable[str] = (),
+    reason: str = "",
+) -> AuditEntry:
+    """Append one entry. Only field names are kept, never the values of sensitive fields."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or obj.pk
+        area_code = area_code or getattr(obj, "audit_area_code", "") or ""
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEntry.objects.create(
+        actor=actor if authenticated else None,
+        actor_label=actor.get_username()
+        if authenticated
+        else ("system" if actor is None else "anonymous"),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        area_code=area_code,
+        changed_fields=sorted(changed_fields),
+        reason=reason,
+        ip_address=current_ip.get(),
+    )
+
+
+def changed(instance: models.Model, data: dict[str, Any]) -> list[str]:
+    """Names of fields in `data` whose value differs from the instance's."""
+    return [name for name, value in data.items() if getattr(instance, name) != value]

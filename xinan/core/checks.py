@@ -1,0 +1,18 @@
+"""System checks for configuration that would otherwise fail at the worst moment."""
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def check_secrets(app_configs, **kwargs):
+    problems = []
+    if not settings.DEBUG and not settings.FIELD_ENCRYPTION_KEYS:
+        problems.append(Error("no field encryption key", id="xinan.E001"))
+    if settings.SMALL_CELL_THRESHOLD < 1:
+        problems.append(Error("XINAN_SMALL_CELL_THRESHOLD must be at least 1", id="xinan.E002"))
+    if settings.BREAK_GLASS_HOURS < 1 or settings.BREAK_GLASS_HOURS > 24:
+        problems.append(
+            Warning("XINAN_BREAK_GLASS_HOURS should be between 1 and 24", id="xinan.W001")
+        )
+    return problems

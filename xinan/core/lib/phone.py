@@ -1,0 +1,25 @@
+"""Mainland mobile and landline numbers as residents type them."""
+
+import re
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def validate(raw: str) -> str:
+    number = re.sub(r"[\s\-()]", "", raw or "")
+    if number.startswith("+86"):
+        number = number[3:]
+    if _MOBILE.match(number) or _LANDLINE.match(number):
+        return number
+    raise InvalidPhone("手机号应为11位，以1开头；座机请带区号")
+
+
+def mask(number: str) -> str:
+    if len(number) <= 7:
+        return "*" * len(number)
+    return f"{number[:3]}{'*' * (len(number) - 7)}{number[-4:]}"

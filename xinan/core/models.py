@@ -1,0 +1,240 @@
+"""Areas, institutions, the audit log, the outbox and break-the-glass grants."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AreaLevel(models.TextChoices):
+    CITY = "city", _("市")
+    DISTRICT = "district", _("区")
+    TOWN = "town", _("街镇")
+    VILLAGE = "village", _("村居")
+    GRID = "grid", _("网格")
+
+
+# Significant digits of the code at each level: a scope is a prefix of this length.
+LEVEL_PREFIX_LENGTH = {
+    AreaLevel.CITY: 4,
+    AreaLevel.DISTRICT: 6,
+    AreaLevel.TOWN: 9,
+    AreaLevel.VILLAGE: 12,
+    AreaLevel.GRID: 15,
+}
+LEVEL_PARENT = {
+    AreaLevel.DISTRICT: AreaLevel.CITY,
+    AreaLevel.TOWN: AreaLevel.DISTRICT,
+    AreaLevel.VILLAGE: AreaLevel.TOWN,
+    AreaLevel.GRID: AreaLevel.VILLAGE,
+}
+
+
+class AreaQuerySet(models.QuerySet):
+    def current(self, on: dt.date | None = None):
+        on = on or timezone.localdate()
+        return self.filter(models.Q(valid_to__isnull=True) | models.Q(valid_to__gt=on)).filter(
+            valid_from__lte=on
+        )
+
+    def within(self, area: "Area"):
+        return self.filter(code__startswith=area.prefix)
+
+
+class Area(models.Model):
+    """One node of 市 → 区 → 街镇 → 村居 → 网格, keyed by its statistical division code.
+
+    Codes are 12 digits (统计用区划代码) padded with zeros at each level; a grid adds a 3-digit
+    suffix to its village's code. The code's significant prefix is the whole subtree, so scope
+    and roll-ups are prefix operations.
+    """
+
+    code = models.CharField(_("区划代码"), max_length=15, primary_key=True)
+    name = models.CharField(_("名称"), max_length=100)
+    level = models.CharField(_("层级"), max_length=10, choices=AreaLevel.choices)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    valid_from = models.DateField(_("生效日期"), default=dt.date(2000, 1, 1))
+    valid_to = models.DateField(_("失效日期"), null=True, blank=True)
+    hotline = models.CharField(_("本地心理援助热线"), max_length=30, blank=True)
+
+    objects = AreaQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("行政区划")
+        verbose_name_plural = _("行政区划")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def prefix(self) -> str:
+        if self.level == AreaLevel.CITY and self.code[2:4] == "00":
+            return self.code[:2]  # a municipality (北京, 上海…) is its province: 310000 → "31"
+        return self.code[: LEVEL_PREFIX_LENGTH[AreaLevel(self.level)]]
+
+    def contains(self, code: str) -> bool:
+        return code.startswith(self.prefix)
+
+    def ancestors(self) -> list["Area"]:
+        """From the root down to the parent, in one query."""
+        codes = [
+            self.code[:n].ljust(12, "0")
+            for level, n in LEVEL_PREFIX_LENGTH.items()
+            if n < len(self.prefix)
+        ]
+        if self.level != AreaLevel.CITY:
+            codes.insert(0, self.code[:2].ljust(12, "0"))  # the municipality, where there is one
+        by_code = {a.code: a for a in Area.objects.filter(code__in=codes)}
+        return [by_code[c] for c in codes if c in by_code]
+
+    def local_hotline(self) -> str:
+        if self.hotline:
+            return self.hotline
+        for ancestor in reversed(self.ancestors()):
+            if ancestor.hotline:
+                return ancestor.hotline
+        return ""
+
+
+class InstitutionKind(models.TextChoices):
+    CHC = "chc", _("社区卫生服务中心")
+    MENTAL_HEALTH_CENTRE = "mhc", _("精神卫生中心")
+    GENERAL_HOSPITAL = "hospital", _("综合医院")
+    SCHOOL = "school", _("学校")
+    ENTERPRISE = "enterprise", _("企业")
+    SOCIAL_ORGANISATION = "social_org", _("社会组织")
+    GOVERNMENT = "government", _("政府部门")
+
+
+class Institution(models.Model):
+    name = models.CharField(_("名称"), max_length=200)
+    kind = models.CharField(_("类型"), max_length=20, choices=InstitutionKind.choices)
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="institutions")
+    address = models.CharField(_("地址"), max_length=300, blank=True)
+    phone = models.CharField(_("电话"), max_length=30, blank=True)
+
+    class Meta:
+        ordering = ["area_id", "name"]
+        verbose_name = _("机构")
+        verbose_name_plural = _("机构")
+        constraints = [
+            models.UniqueConstraint(fields=["area", "name"], name="institution_unique_name_in_area")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit entries cannot be changed")
+
+    def delete(self):
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
+class AuditEntry(models.Model):
+    """Append-only record of who did what to which person-level record, and who looked."""
+
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(_("操作人"), max_length=150, blank=True)
+    action = models.CharField(_("动作"), max_length=80, db_index=True)
+    object_type = models.CharField(_("对象类型"), max_length=80)
+    object_id = models.CharField(_("对象编号"), max_length=64, db_index=True)
+    area_code = models.CharField(_("区划代码"), max_length=15, blank=True, db_index=True)
+    changed_fields = models.JSONField(_("变更字段"), default=list, blank=True)
+    reason = models.TextField(_("理由"), blank=True)
+    ip_address = models.GenericIPAddressField(_("地址"), null=True, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("审计日志")
+        verbose_name_plural = _("审计日志")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("audit entries cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
+class OutboxQuerySet(models.QuerySet):
+    def pending(self, topic: str | None = None):
+        qs = self.filter(processed_at__isnull=True)
+        return qs.filter(topic=topic) if topic else qs
+
+
+class OutboxEvent(models.Model):
+    """An event written in the same transaction as its cause; consumers claim and process it."""
+
+    topic = models.CharField(max_length=80, db_index=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=80, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    objects = OutboxQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["topic", "processed_at"], name="outbox_pending_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.topic}#{self.pk}"
+
+
+class BreakGlassGrant(models.Model):
+    """Emergency access to one person outside the user's scope: time-limited and reviewed."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_grants"
+    )
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("紧急理由"))
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    area_code = models.CharField(max_length=15, db_index=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(_("审核意见"), blank=True)
+    review_outcome = models.CharField(
+        _("审核结论"),
+        max_length=20,
+        blank=True,
+        choices=[("justified", _("合理")), ("unjustified", _("不合理"))],
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("紧急授权")
+        verbose_name_plural = _("紧急授权")
+
+    def __str__(self) -> str:
+        return f"{self.user} → #{self.person_id}"
+
+    def is_active(self, now: dt.datetime | None = None) -> bool:
+        return (now or timezone.now()) < self.expires_at

@@ -1,0 +1,188 @@
+"""Area tree import and institution upkeep."""
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from xinan.core import audit
+from xinan.core.models import LEVEL_PARENT, LEVEL_PREFIX_LENGTH, Area, AreaLevel
+
+LEVEL_ALIASES = {
+    "city": AreaLevel.CITY,
+    "市": AreaLevel.CITY,
+    "district": AreaLevel.DISTRICT,
+    "区": AreaLevel.DISTRICT,
+    "县": AreaLevel.DISTRICT,
+    "town": AreaLevel.TOWN,
+    "街镇": AreaLevel.TOWN,
+    "街道": AreaLevel.TOWN,
+    "镇": AreaLevel.TOWN,
+    "village": AreaLevel.VILLAGE,
+    "村居": AreaLevel.VILLAGE,
+    "社区": AreaLevel.VILLAGE,
+    "村": AreaLevel.VILLAGE,
+    "grid": AreaLevel.GRID,
+    "网格": AreaLevel.GRID,
+}
+
+
+class AreaImportError(Exception):
+    def __init__(self, errors: list[str]):
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def code_problem(code: str, level: AreaLevel) -> str | None:
+    """Why `code` cannot be an area of `level`, or None when it can."""
+    expected = 15 if level == AreaLevel.GRID else 12
+    if not code.isdigit() or len(code) != expected:
+        return _("区划代码应为%(n)d位数字") % {"n": expected}
+    significant = LEVEL_PREFIX_LENGTH[level]
+    if level != AreaLevel.GRID and set(code[significant:]) - {"0"}:
+        return _("%(level)s代码第%(start)d位之后应全为0") % {
+            "level": level.label,
+            "start": significant,
+        }
+    own = code[LEVEL_PREFIX_LENGTH.get(LEVEL_PARENT.get(level), 2) : significant]
+    if level != AreaLevel.CITY and set(own) == {"0"}:
+        return _("代码中本级段全为0，不是%(level)s代码") % {"level": level.label}
+    return None
+
+
+def parent_candidates(code: str, level: AreaLevel) -> list[str]:
+    """Possible parent codes, nearest first.
+
+    A district of a municipality hangs under the municipality itself (310105 under 310000,
+    there being no separate 3101 city).
+    """
+    parent_level = LEVEL_PARENT.get(level)
+    if parent_level is None:
+        return []
+    nearest = code[: LEVEL_PREFIX_LENGTH[parent_level]].ljust(12, "0")
+    if parent_level == AreaLevel.CITY:
+        return [nearest, code[:2].ljust(12, "0")]
+    return [nearest]
+
+
+def parent_code(code: str, level: AreaLevel, known: set[str] | None = None) -> str | None:
+    candidates = parent_candidates(code, level)
+    if known is not None:
+        for candidate in candidates:
+            if candidate in known:
+                return candidate
+    return candidates[0] if candidates else None
+
+
+@dataclass
+class AreaImportResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def parse_area_rows(
+    text: str,
+) -> tuple[list[tuple[str, str, AreaLevel, dt.date | None]], list[str]]:
+    rows, errors = [], []
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = {"code", "name", "level"} - set(reader.fieldnames or [])
+    if missing:
+        return [], [
+            _("表头缺少列：%(cols)s（需要 code,name,level）") % {"cols": ",".join(sorted(missing))}
+        ]
+    for line_no, raw in enumerate(reader, start=2):
+        code = (raw.get("code") or "").strip()
+        name = (raw.get("name") or "").strip()
+        level = LEVEL_ALIASES.get((raw.get("level") or "").strip().lower())
+        where = _("第%(line)d行") % {"line": line_no}
+        if level is None:
+            errors.append(
+                _("%(where)s：层级“%(value)s”无效，应为 city/district/town/village/grid")
+                % {"where": where, "value": raw.get("level") or ""}
+            )
+            continue
+        if not name:
+            errors.append(_("%(where)s：名称不能为空") % {"where": where})
+            continue
+        problem = code_problem(code, level)
+        if problem:
+            errors.append(
+                _("%(where)s：区划代码“%(code)s”%(problem)s")
+                % {"where": where, "code": code, "problem": problem}
+            )
+            continue
+        valid_from = None
+        if raw.get("valid_from"):
+            try:
+                valid_from = dt.date.fromisoformat(raw["valid_from"].strip())
+            except ValueError:
+                errors.append(_("%(where)s：生效日期应为 YYYY-MM-DD") % {"where": where})
+                continue
+        rows.append((code, name, level, valid_from))
+    return rows, errors
+
+
+def import_areas(text: str, *, actor) -> AreaImportResult:
+    """Create or rename areas from CSV (code,name,level[,valid_from]); all or nothing."""
+    rows, errors = parse_area_rows(text)
+    seen: dict[str, int] = {}
+    for index, (code, _name, _level, _vf) in enumerate(rows):
+        if code in seen:
+            errors.append(_("区划代码“%(code)s”在文件中重复") % {"code": code})
+        seen[code] = index
+    in_file = set(seen)
+    wanted = {c for code, _n, level, _v in rows for c in parent_candidates(code, level)}
+    known = in_file | set(
+        Area.objects.filter(code__in=wanted - in_file).values_list("code", flat=True)
+    )
+    for code, _name, level, _vf in rows:
+        parent = parent_code(code, level, known)
+        if parent and parent not in known:
+            errors.append(
+                _("区划代码“%(code)s”的上级“%(parent)s”不存在（孤立节点）")
+                % {"code": code, "parent": parent}
+            )
+    if errors:
+        raise AreaImportError(errors)
+    result = AreaImportResult()
+    # Parents before children, so every FK points at a saved row.
+    ordered = sorted(rows, key=lambda r: LEVEL_PREFIX_LENGTH[r[2]])
+    existing = Area.objects.in_bulk([r[0] for r in rows])
+    with transaction.atomic():
+        for code, name, level, valid_from in ordered:
+            area = existing.get(code)
+            if area is None:
+                Area.objects.create(
+                    code=code,
+                    name=name,
+                    level=level,
+                    parent_id=parent_code(code, level, known),
+                    **({"valid_from": valid_from} if valid_from else {}),
+                )
+                result.created += 1
+            elif area.name != name or area.level != level:
+                area.name, area.level = name, level
+                area.save(update_fields=["name", "level"])
+                result.updated += 1
+        audit.record(
+            "core.areas.import",
+            actor=actor,
+            object_type="core.area",
+            object_id=f"{result.created}+{result.updated}",
+            changed_fields=["code", "name", "level"],
+        )
+    return result
+
+
+def retire_area(area: Area, *, on: dt.date, actor) -> None:
+    """Mark an area as no longer valid from `on` (re-districting); its history stays."""
+    with transaction.atomic():
+        area.valid_to = on
+        area.save(update_fields=["valid_to"])
+        audit.record(
+            "core.area.retire", area, actor=actor, area_code=area.code, changed_fields=["valid_to"]
+        )

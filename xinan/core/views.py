@@ -1,0 +1,228 @@
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+import xinan
+from xinan.core import scope, services
+from xinan.core.decorators import role_required
+from xinan.core.forms import AreaImportForm, AuditFilterForm, GrantReviewForm
+from xinan.core.models import Area, AuditEntry, BreakGlassGrant
+
+
+@require_GET
+def healthz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+    except Exception:  # noqa: BLE001 — report any database failure as unhealthy
+        database = "error"
+    return JsonResponse(
+        {
+            "status": "ok" if database == "ok" else "error",
+            "database": database,
+            "vendor": connection.vendor,
+            "version": xinan.__version__,
+        },
+        status=200 if database == "ok" else 503,
+    )
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return redirect("resident_home")
+    if request.user.is_staff_member:
+        return redirect("workbench")
+    return redirect("resident_home")
+
+
+def resident_home(request):
+    person = getattr(request.user, "person", None) if request.user.is_authenticated else None
+    local_hotline = person.home_area.local_hotline() if person else ""
+    return render(
+        request, "core/resident_home.html", {"person": person, "local_hotline": local_hotline}
+    )
+
+
+@login_required
+def workbench(request):
+    user = request.user
+    if not user.is_staff_member:
+        return redirect("resident_home")
+    people = scope.persons(user, include_grants=False)
+    totals = people.aggregate(total=Count("pk"))
+    attention = people.filter(needs_attention=True).count()
+    by_tag = (
+        people.filter(tags__isnull=False)
+        .values("tags__code", "tags__name")
+        .annotate(n=Count("pk"))
+        .order_by("tags__code")
+    )
+    pending_reviews = scope.within_admin_areas(
+        user, BreakGlassGrant.objects.filter(reviewed_at__isnull=True)
+    ).count()
+    return render(
+        request,
+        "core/workbench.html",
+        {
+            "memberships": user.active_memberships(),
+            "person_total": totals["total"],
+            "attention": attention,
+            "by_tag": by_tag,
+            "pending_reviews": pending_reviews,
+            "is_area_admin": bool(scope.admin_prefixes(user)),
+            "is_sysadmin": "sysadmin" in user.roles(),
+        },
+    )
+
+
+def _audit_queryset(request):
+    user = request.user
+    if "sysadmin" in user.roles():
+        qs = AuditEntry.objects.all()
+    elif scope.admin_prefixes(user):
+        qs = scope.within_admin_areas(user, AuditEntry.objects.all())
+    else:
+        raise Http404
+    form = AuditFilterForm(request.GET or None)
+    if form.is_valid():
+        d = form.cleaned_data
+        if d["actor"]:
+            qs = qs.filter(actor_label__contains=d["actor"])
+        if d["action"]:
+            qs = qs.filter(action__contains=d["action"])
+        if d["object_id"]:
+            qs = qs.filter(object_id=d["object_id"])
+        if d["since"]:
+            qs = qs.filter(at__date__gte=d["since"])
+        if d["until"]:
+            qs = qs.filter(at__date__lte=d["until"])
+    return qs, form
+
+
+@login_required
+def audit_log(request):
+    qs, form = _audit_queryset(request)
+    page = Paginator(qs, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "core/audit_log.html", {"page": page, "form": form, "query": query.urlencode()}
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def audit_export(request):
+    qs, _form = _audit_queryset(request)
+    writer = csv.writer(_Echo())
+    header = [
+        _("时间"),
+        _("操作人"),
+        _("动作"),
+        _("对象类型"),
+        _("对象编号"),
+        _("区划代码"),
+        _("变更字段"),
+        _("理由"),
+        _("地址"),
+    ]
+
+    def rows():
+        yield "\ufeff" + writer.writerow(header)  # BOM so Excel opens UTF-8 correctly
+        for e in qs.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    timezone.localtime(e.at).isoformat(timespec="seconds"),
+                    e.actor_label,
+                    e.action,
+                    e.object_type,
+                    e.object_id,
+                    e.area_code,
+                    " ".join(e.changed_fields),
+                    e.reason,
+                    e.ip_address or "",
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="audit.csv"'
+    return response
+
+
+@role_required("area_admin")
+def break_glass_reviews(request):
+    grants = scope.within_admin_areas(
+        request.user, BreakGlassGrant.objects.select_related("user", "person")
+    )
+    return render(
+        request,
+        "core/break_glass_reviews.html",
+        {
+            "pending": grants.filter(reviewed_at__isnull=True),
+            "reviewed": grants.filter(reviewed_at__isnull=False)[:50],
+            "form": GrantReviewForm(),
+        },
+    )
+
+
+@role_required("area_admin")
+@require_POST
+def break_glass_review(request, pk):
+    form = GrantReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择审核结论"))
+    else:
+        try:
+            scope.review_grant(request.user, pk, **form.cleaned_data)
+            messages.success(request, _("已审核"))
+        except scope.ScopeError as exc:
+            messages.error(request, exc.message)
+    return redirect("break_glass_reviews")
+
+
+@role_required("sysadmin", "area_admin")
+@require_http_methods(["GET", "POST"])
+def area_import(request):
+    form = AreaImportForm(request.POST or None, request.FILES or None)
+    errors, result = [], None
+    if request.method == "POST" and form.is_valid():
+        raw = form.cleaned_data["file"].read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = raw.decode("gb18030")
+            except UnicodeDecodeError:
+                text = None
+                errors = [_("无法识别文件编码，请另存为 UTF-8 CSV")]
+        if text is not None:
+            try:
+                result = services.import_areas(text, actor=request.user)
+            except services.AreaImportError as exc:
+                errors = exc.errors
+    roots = Area.objects.filter(parent__isnull=True).annotate(n=Count("children"))
+    return render(
+        request,
+        "core/area_import.html",
+        {
+            "form": form,
+            "errors": errors,
+            "result": result,
+            "roots": roots,
+            "area_count": Area.objects.count(),
+        },
+    )

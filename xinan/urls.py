@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("xinan.core.urls")),
+    path("accounts/", include("xinan.accounts.urls")),
+    path("people/", include("xinan.people.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
