@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "xinan.core",
     "xinan.accounts",
     "xinan.people",
+    "xinan.instruments",
+    "xinan.screening",
+    "xinan.crisis",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,8 @@ urlpatterns = [
     path("", include("xinan.core.urls")),
     path("accounts/", include("xinan.accounts.urls")),
     path("people/", include("xinan.people.urls")),
+    path("screening/", include("xinan.screening.urls")),
+    path("crisis/", include("xinan.crisis.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
