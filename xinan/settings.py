@@ -136,6 +136,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root even with finders
 STATICFILES_DIRS = [BASE_DIR / "xinan" / "static"]
 WHITENOISE_USE_FINDERS = True
 STORAGES = {

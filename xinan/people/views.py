@@ -51,7 +51,8 @@ def person_detail(request, pk):
         {
             "person": person,
             "detail": detail,
-            "Detail": scope.Detail,
+            "show_scores": detail >= scope.Detail.SCORES,
+            "show_notes": detail >= scope.Detail.FULL,
             "consents": person.consents.all()[:20],
             "consent_form": ConsentForm(),
             "grant": scope.active_grant(request.user, person),

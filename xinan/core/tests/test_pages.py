@@ -1,0 +1,36 @@
+def test_healthz_reports_database_and_version(client, db):
+    data = client.get("/healthz").json()
+    assert data["database"] == "ok" and data["version"]
+
+
+def test_pages_carry_csp_and_security_headers(client, db):
+    response = client.get("/me/")
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in csp and "frame-ancestors 'none'" in csp
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_the_resident_home_shows_the_hotline(client, db):
+    body = client.get("/me/").content.decode()
+    assert 'href="tel:12356"' in body
+
+
+def test_the_workbench_shows_scope_and_counts(client, grid_worker, person_a, person_b):
+    client.force_login(grid_worker)
+    body = client.get("/workbench/").content.decode()
+    assert "安顺居委会第1网格" in body
+    assert 'data-testid="person-total">1<' in body
+
+
+def test_home_sends_people_where_they_belong(client, grid_worker, resident_user):
+    assert client.get("/").url == "/me/"
+    client.force_login(grid_worker)
+    assert client.get("/").url == "/workbench/"
+    client.force_login(resident_user)
+    assert client.get("/").url == "/me/"
+    assert client.get("/workbench/").url == "/me/"
+
+
+def test_english_is_switchable(client, db):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/me/"})
+    assert '<html lang="en">' in client.get("/me/").content.decode()
