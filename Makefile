@@ -8,6 +8,7 @@ PORT ?= 8000
 .PHONY: run setup assets migrate demo test test-fast lint format bench clean
 
 run: setup
+	$(XINAN) compilemessages --ignore '.venv' -v 0
 	$(XINAN) migrate --no-input
 	$(XINAN) demo --if-empty
 	$(XINAN) serve --host $(HOST) --port $(PORT)

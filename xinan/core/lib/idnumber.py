@@ -3,6 +3,8 @@
 import datetime as dt
 import re
 
+from django.utils.translation import gettext as _
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _PATTERN = re.compile(r"^\d{17}[\dX]$")
@@ -26,15 +28,15 @@ def validate(raw: str) -> str:
     """Return the normalised 18-character number or raise InvalidIdNumber with a Chinese reason."""
     number = normalize(raw)
     if len(number) == 15 and number.isdigit():
-        raise InvalidIdNumber("15位旧身份证号请升级为18位后再录入")
+        raise InvalidIdNumber(_("15位旧身份证号请升级为18位后再录入"))
     if not _PATTERN.match(number):
-        raise InvalidIdNumber("身份证号应为18位，前17位为数字，最后一位为数字或X")
+        raise InvalidIdNumber(_("身份证号应为18位，前17位为数字，最后一位为数字或X"))
     try:
         dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise InvalidIdNumber("身份证号中的出生日期无效") from None
+        raise InvalidIdNumber(_("身份证号中的出生日期无效")) from None
     if check_digit(number[:17]) != number[17]:
-        raise InvalidIdNumber("身份证号校验位不正确，请核对")
+        raise InvalidIdNumber(_("身份证号校验位不正确，请核对"))
     return number
 
 

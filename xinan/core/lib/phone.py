@@ -2,6 +2,8 @@
 
 import re
 
+from django.utils.translation import gettext as _
+
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
 
@@ -16,7 +18,7 @@ def validate(raw: str) -> str:
         number = number[3:]
     if _MOBILE.match(number) or _LANDLINE.match(number):
         return number
-    raise InvalidPhone("手机号应为11位，以1开头；座机请带区号")
+    raise InvalidPhone(_("手机号应为11位，以1开头；座机请带区号"))
 
 
 def mask(number: str) -> str:
