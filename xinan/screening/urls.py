@@ -1,4 +1,26 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from xinan.screening import views
 
 app_name = "screening"
-urlpatterns: list = []
+urlpatterns = [
+    # residents
+    path("", views.pick, name="pick"),
+    path("c/<str:token>/", views.campaign_landing, name="campaign_landing"),
+    path("take/<str:code>/", views.consent, name="consent"),
+    path("take/<str:code>/q/", views.question, name="question"),
+    path("result/<int:pk>/", views.result, name="result"),
+    path("mine/", views.mine, name="mine"),
+    # staff
+    path("person/<int:pk>/", views.person_assessments, name="person"),
+    path("person/<int:pk>/interview/<str:code>/", views.interview, name="interview"),
+    path("paper/", views.paper, name="paper"),
+    path("assessment/<int:pk>/", views.assessment_detail, name="assessment"),
+    path("campaigns/", views.campaign_list, name="campaigns"),
+    path("campaigns/new/", views.campaign_create, name="campaign_create"),
+    path("campaigns/<int:pk>/", views.campaign_detail, name="campaign"),
+    path("import/", views.import_start, name="import"),
+    path("import/template/<str:code>.xlsx", views.import_template, name="import_template"),
+    path("import/<int:pk>/", views.import_status, name="import_status"),
+    path("import/<int:pk>/rejected.csv", views.import_rejected, name="import_rejected"),
+]

@@ -1,0 +1,447 @@
+"""Screening verbs: submit an assessment, keep a draft, run a campaign.
+
+Every scored assessment is saved with its audit row and its `assessment.scored` outbox row in
+one transaction; scoring itself belongs to xinan.instruments.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Substr
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from xinan.core import audit, outbox, scope
+from xinan.core.models import Area, Institution
+from xinan.instruments.engine import InstrumentError, score
+from xinan.instruments.registry import get_instrument, list_instruments
+from xinan.screening.models import Assessment, AssessmentDraft, Campaign, Mode
+
+audit.register_action("screening.assessment.submit", _("提交测评"))
+audit.register_action("screening.assessment.view", _("查看测评"))
+audit.register_action("screening.assessment.import", _("批量导入测评"))
+audit.register_action("screening.campaign.create", _("创建筛查活动"))
+
+TOPIC = "assessment.scored"
+
+
+class ScreeningError(Exception):
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# ---------------------------------------------------------------- instruments
+
+
+def instrument(code: str, version: str | None = None):
+    """The instrument, or ScreeningError with a message a user can read."""
+    try:
+        found = get_instrument(code, version)
+    except (InstrumentError, KeyError, LookupError, ValueError):
+        found = None
+    if found is None:
+        raise ScreeningError(_("没有这个量表：%(code)s") % {"code": code}, field="instrument")
+    return found
+
+
+def instruments() -> list:
+    return list(list_instruments())
+
+
+def self_administrable() -> list:
+    """Instruments whose item text is installed: only those can be answered without staff."""
+    return [i for i in instruments() if i.text_installed]
+
+
+def item_text(item) -> str:
+    from django.utils.translation import get_language
+
+    en = (get_language() or "").startswith("en")
+    return (getattr(item, "text_en", None) if en else None) or getattr(item, "text_zh", "") or ""
+
+
+def option_label(option) -> str:
+    from django.utils.translation import get_language
+
+    code, _value, label_zh, label_en = option[:4]
+    if (get_language() or "").startswith("en") and label_en:
+        return label_en
+    return label_zh or str(code)
+
+
+def _answers_dict(inst, answers) -> dict[str, Any]:
+    if isinstance(answers, Mapping):
+        return {str(k): v for k, v in answers.items()}
+    return {str(item.id): a for item, a in zip(inst.items, answers, strict=False)}
+
+
+# ---------------------------------------------------------------- submission
+
+
+def area_for(person, campaign: Campaign | None, area_code: str | None) -> str:
+    """Where it happened: the person's home, else the campaign's or the link's area, else ""."""
+    if person is not None:
+        return person.home_area_id
+    if campaign is not None:
+        return campaign.area_id
+    return area_code or ""
+
+
+def previous_total(person, code: str, before: dt.datetime | None = None) -> float | None:
+    if person is None:
+        return None
+    qs = Assessment.objects.filter(person=person, instrument=code)
+    if before is not None:
+        qs = qs.filter(submitted_at__lte=before)
+    row = qs.order_by("-submitted_at", "-id").values_list("total", flat=True).first()
+    return row
+
+
+def payload(a: Assessment, previous: float | None) -> dict[str, Any]:
+    """The `assessment.scored` event, exactly as the crisis app reads it."""
+    return {
+        "assessment_id": a.pk,
+        "person_id": a.person_id,
+        "instrument": a.instrument,
+        "version": a.version,
+        "total": a.total,
+        "band": a.band,
+        "positive": a.positive,
+        "critical": list(a.critical),
+        "area_code": a.area_code,
+        "anonymous": a.person_id is None,
+        "previous_total": previous,
+        "mode": a.mode,
+        "submitted_at": a.submitted_at.isoformat(),
+    }
+
+
+def _critical(result) -> list[dict[str, Any]]:
+    return [
+        {"item": str(c["item"]), "level": c["level"], "answer": c["answer"]}
+        for c in (getattr(result, "critical", None) or [])
+    ]
+
+
+def _json_safe(value):
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+def score_answers(inst, answers):
+    try:
+        return score(inst, answers)
+    except InstrumentError as exc:
+        raise ScreeningError(str(exc), field="answers") from None
+
+
+def submit_assessment(
+    *,
+    instrument_code: str,
+    answers: Mapping[str, Any] | Sequence[Any],
+    mode: str,
+    actor,
+    person=None,
+    version: str | None = None,
+    campaign: Campaign | None = None,
+    area_code: str | None = None,
+    site: str = "",
+    submitted_at: dt.datetime | None = None,
+    idempotency_key: str | None = None,
+) -> Assessment:
+    """Validate, score, save; audit and outbox rows in the same transaction."""
+    if mode not in Mode.values:
+        raise ScreeningError(_("未知的录入方式"))
+    inst = instrument(instrument_code, version)
+    result = score_answers(inst, answers)
+    now = timezone.now()
+    submitted_at = submitted_at or now
+    if submitted_at > now + dt.timedelta(minutes=5):
+        raise ScreeningError(_("测评时间不能晚于现在"), field="submitted_at")
+    entered_by = actor if getattr(actor, "is_authenticated", False) else None
+    with transaction.atomic():
+        if idempotency_key:
+            existing = Assessment.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+        previous = previous_total(person, inst.code, submitted_at)
+        a = Assessment.objects.create(
+            person=person,
+            instrument=inst.code,
+            version=str(inst.version),
+            answers=_json_safe(_answers_dict(inst, answers)),
+            total=result.total,
+            band=result.band or "",
+            band_label=str(getattr(result, "band_label", "") or "")[:120],
+            positive=bool(result.positive),
+            critical=_critical(result),
+            subscales=_json_safe(getattr(result, "subscales", None) or {}),
+            mode=mode,
+            entered_by=entered_by,
+            area_code=area_for(person, campaign, area_code),
+            campaign=campaign,
+            site=site[:200],
+            created_at=now,
+            submitted_at=submitted_at,
+            idempotency_key=idempotency_key or None,
+        )
+        audit.record(
+            "screening.assessment.submit",
+            a,
+            actor=actor,
+            changed_fields=["answers"],
+            reason=str(a.get_mode_display()),
+        )
+        outbox.emit(TOPIC, payload(a, previous))
+    return a
+
+
+# ---------------------------------------------------------------- reading, through the scope gate
+
+
+def assessments_for(user) -> QuerySet:
+    """Assessments of people the user may list (anonymous ones are never person-level)."""
+    return scope.filter_related(user, Assessment.objects.all(), person_path="person")
+
+
+def get_assessment(user, pk) -> Assessment:
+    try:
+        return assessments_for(user).select_related("person", "person__home_area").get(pk=int(pk))
+    except (Assessment.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
+
+
+def shows_scores(user, person) -> bool:
+    return scope.detail_for(user, person) >= scope.Detail.SCORES
+
+
+def resident_history(person, code: str | None = None) -> QuerySet:
+    qs = Assessment.objects.for_person(person)
+    return qs.filter(instrument=code) if code else qs
+
+
+def service_sites(area_code: str, limit: int = 10) -> list[Institution]:
+    """Institutions nearest in the area tree: the village first, then the town, the district."""
+    if not area_code:
+        return []
+    sites: list[Institution] = []
+    for n in (12, 9, 6):
+        if len(area_code) < n:
+            continue
+        found = Institution.objects.filter(area__code__startswith=area_code[:n]).exclude(
+            pk__in=[s.pk for s in sites]
+        )
+        sites.extend(found.select_related("area")[: limit - len(sites)])
+        if len(sites) >= limit:
+            break
+    return sites
+
+
+def local_hotline(area_code: str) -> str:
+    if not area_code:
+        return ""
+    area = Area.objects.filter(code=area_code).first()
+    return area.local_hotline() if area else ""
+
+
+# ---------------------------------------------------------------- drafts (resume later)
+
+
+def start_draft(inst, *, person=None, campaign: Campaign | None = None) -> AssessmentDraft:
+    if not inst.text_installed:
+        raise ScreeningError(_("该量表的条目文本未安装，不能自评，请由工作人员协助完成。"))
+    return AssessmentDraft.objects.create(
+        instrument=inst.code, version=str(inst.version), person=person, campaign=campaign
+    )
+
+
+def get_draft(token: str | None, code: str) -> AssessmentDraft | None:
+    if not token:
+        return None
+    return AssessmentDraft.objects.filter(
+        token=token, instrument=code, expires_at__gt=timezone.now()
+    ).first()
+
+
+def answer_item(draft: AssessmentDraft, inst, option_code: str) -> AssessmentDraft:
+    items = list(inst.items)
+    index = min(draft.current_item, len(items) - 1)
+    item = items[index]
+    codes = {str(o[0]): o[0] for o in item.options}
+    if str(option_code) not in codes:
+        raise ScreeningError(_("请选择一个选项"), field="answer")
+    draft.answers[str(item.id)] = codes[str(option_code)]
+    draft.current_item = index + 1
+    draft.save(update_fields=["answers", "current_item", "updated_at"])
+    return draft
+
+
+def step_back(draft: AssessmentDraft) -> AssessmentDraft:
+    draft.current_item = max(0, draft.current_item - 1)
+    draft.save(update_fields=["current_item", "updated_at"])
+    return draft
+
+
+def finish_draft(draft: AssessmentDraft, inst, *, actor) -> Assessment:
+    missing = [str(i.id) for i in inst.items if str(i.id) not in draft.answers]
+    if missing:
+        raise ScreeningError(_("还有题目未作答"))
+    answers = {str(i.id): draft.answers[str(i.id)] for i in inst.items}
+    with transaction.atomic():
+        a = submit_assessment(
+            instrument_code=inst.code,
+            version=draft.version,
+            answers=answers,
+            mode=Mode.SELF,
+            actor=actor,
+            person=draft.person,
+            campaign=draft.campaign,
+        )
+        draft.delete()
+    return a
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+@dataclass(frozen=True)
+class CampaignData:
+    name: str
+    area: Area
+    instruments: tuple[str, ...]
+    starts_on: dt.date
+    ends_on: dt.date
+    tags: tuple = ()
+    age_min: int | None = None
+    age_max: int | None = None
+
+
+def create_campaign(data: CampaignData, *, actor) -> Campaign:
+    if not any(data.area.code.startswith(p) for p in scope.admin_prefixes(actor)):
+        raise ScreeningError(_("只能在您管理的地区发起筛查活动"), field="area")
+    if data.ends_on < data.starts_on:
+        raise ScreeningError(_("结束日期不能早于开始日期"), field="ends_on")
+    if data.age_min is not None and data.age_max is not None and data.age_min > data.age_max:
+        raise ScreeningError(_("最小年龄不能大于最大年龄"), field="age_max")
+    if not data.instruments:
+        raise ScreeningError(_("请至少选择一个量表"), field="instruments")
+    for code in data.instruments:
+        instrument(code)
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            name=data.name.strip(),
+            area=data.area,
+            instruments=list(data.instruments),
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+            age_min=data.age_min,
+            age_max=data.age_max,
+            created_by=actor,
+        )
+        campaign.tags.set(data.tags)
+        audit.record("screening.campaign.create", campaign, actor=actor)
+    return campaign
+
+
+def campaigns_for(user) -> QuerySet:
+    return scope.within_admin_areas(user, Campaign.objects.all(), field="area__code")
+
+
+def get_campaign(user, pk) -> Campaign:
+    try:
+        return campaigns_for(user).select_related("area").get(pk=int(pk))
+    except (Campaign.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
+
+
+def invited(campaign: Campaign, user) -> QuerySet:
+    """People the campaign targets, within the user's scope (aggregates only leave this)."""
+    qs = scope.persons(user, include_grants=False).filter(
+        home_area__code__startswith=campaign.area.prefix
+    )
+    tag_codes = list(campaign.tags.values_list("code", flat=True))
+    if tag_codes:
+        qs = qs.filter(tags__code__in=tag_codes).distinct()
+    today = timezone.localdate()
+    if campaign.age_min is not None:
+        qs = qs.filter(birth_date__lte=_years_before(today, campaign.age_min))
+    if campaign.age_max is not None:
+        qs = qs.filter(birth_date__gt=_years_before(today, campaign.age_max + 1))
+    return qs
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+@dataclass
+class Cell:
+    area: Area | None
+    invited: int
+    completed: int
+    positive: int
+
+
+def suppress(n: int) -> str:
+    threshold = settings.SMALL_CELL_THRESHOLD
+    return f"<{threshold}" if 0 < n < threshold else str(n)
+
+
+def campaign_rows(campaign: Campaign, user, node: Area) -> tuple[list[Cell], Cell]:
+    """Invited, completed and positive counts per child area of `node` (and the node's total).
+
+    Completed counts people (or anonymous submissions), positive those with any positive screen.
+    """
+    children = list(Area.objects.current().filter(parent=node).order_by("code"))
+    prefix_len = len(children[0].prefix) if children else len(node.prefix)
+    people = invited(campaign, user).filter(home_area__code__startswith=node.prefix)
+    done = Assessment.objects.filter(campaign=campaign, area_code__startswith=node.prefix)
+    inv = dict(
+        people.annotate(k=Substr("home_area__code", 1, prefix_len))
+        .values("k")
+        .annotate(n=Count("pk", distinct=True))
+        .values_list("k", "n")
+    )
+    per = (
+        done.annotate(k=Substr("area_code", 1, prefix_len))
+        .values("k")
+        .annotate(
+            people=Count("person", distinct=True),
+            anon=Count("pk", filter=Q(person__isnull=True)),
+            pos_people=Count("person", filter=Q(positive=True), distinct=True),
+            pos_anon=Count("pk", filter=Q(positive=True, person__isnull=True)),
+        )
+    )
+    comp = {r["k"]: (r["people"] + r["anon"], r["pos_people"] + r["pos_anon"]) for r in per}
+    rows = []
+    for child in children:
+        c, p = comp.get(child.prefix, (0, 0))
+        rows.append(Cell(child, inv.get(child.prefix, 0), c, p))
+    total_c = sum(c for c, _p in comp.values())
+    total_p = sum(p for _c, p in comp.values())
+    return rows, Cell(node, sum(inv.values()), total_c, total_p)
+
+
+def instrument_choices(codes: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    wanted = set(codes) if codes is not None else None
+    return [
+        (i.code, f"{i.code} · {i.name_zh}")
+        for i in instruments()
+        if wanted is None or i.code in wanted
+    ]
