@@ -11,10 +11,6 @@ from xinan.people.models import PopulationTag
 from xinan.screening import services
 
 
-def _instrument_field(codes=None, **kwargs) -> forms.ChoiceField:
-    return forms.ChoiceField(label=_("量表"), choices=services.instrument_choices(codes), **kwargs)
-
-
 class WhereWhenForm(forms.Form):
     assessed_on = forms.DateField(
         label=_("测评日期"),

@@ -26,7 +26,6 @@ from django.utils.translation import gettext as _
 from xinan.core import scope
 from xinan.core.lib import crypto, idnumber
 from xinan.core.models import AuditEntry, OutboxEvent
-from xinan.instruments.engine import InstrumentError, parse_answers, score
 from xinan.screening import services
 from xinan.screening.models import Assessment, ImportJob, ImportStatus, Mode
 
@@ -246,10 +245,10 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int]) -
             rejects.add(line, row, _("测评日期不能晚于今天"))
             continue
         try:
-            answers = parse_answers(inst, ",".join(row[4 : 4 + n_items]))
-            result = score(inst, answers)
-        except InstrumentError as exc:
-            rejects.add(line, row, _("答案：%(e)s") % {"e": exc})
+            answers = services.parse_codes(inst, ",".join(row[4 : 4 + n_items]))
+            result = services.score_answers(inst, answers)
+        except services.ScreeningError as exc:
+            rejects.add(line, row, _("答案：%(e)s") % {"e": exc.message})
             continue
         parsed.append((line, row, crypto.lookup_hash(number), day, answers, result))
     counts["done"] += len(chunk)

@@ -19,8 +19,6 @@ from django.utils.translation import gettext as _
 
 from xinan.core import audit, outbox, scope
 from xinan.core.models import Area, Institution
-from xinan.instruments.engine import InstrumentError, score
-from xinan.instruments.registry import get_instrument, list_instruments
 from xinan.screening.models import Assessment, AssessmentDraft, Campaign, Mode
 
 audit.register_action("screening.assessment.submit", _("提交测评"))
@@ -39,13 +37,36 @@ class ScreeningError(Exception):
 
 
 # ---------------------------------------------------------------- instruments
+# xinan.instruments is imported when first used, so the rest of the site keeps working on an
+# install where that app is broken or missing.
+
+
+def _engine():
+    from xinan.instruments import engine
+
+    return engine
+
+
+def _registry():
+    from xinan.instruments import registry
+
+    return registry
+
+
+def parse_codes(inst, text: str):
+    """Answer codes typed as "0,1,2" (or a row of cells joined by commas), validated."""
+    engine = _engine()
+    try:
+        return engine.parse_answers(inst, text)
+    except engine.InstrumentError as exc:
+        raise ScreeningError(str(exc), field="answers") from None
 
 
 def instrument(code: str, version: str | None = None):
     """The instrument, or ScreeningError with a message a user can read."""
     try:
-        found = get_instrument(code, version)
-    except (InstrumentError, KeyError, LookupError, ValueError):
+        found = _registry().get_instrument(code, version)
+    except (_engine().InstrumentError, KeyError, LookupError, ValueError):
         found = None
     if found is None:
         raise ScreeningError(_("没有这个量表：%(code)s") % {"code": code}, field="instrument")
@@ -53,7 +74,7 @@ def instrument(code: str, version: str | None = None):
 
 
 def instruments() -> list:
-    return list(list_instruments())
+    return list(_registry().list_instruments())
 
 
 def self_administrable() -> list:
@@ -142,9 +163,10 @@ def _json_safe(value):
 
 
 def score_answers(inst, answers):
+    engine = _engine()
     try:
-        return score(inst, answers)
-    except InstrumentError as exc:
+        return engine.score(inst, answers)
+    except engine.InstrumentError as exc:
         raise ScreeningError(str(exc), field="answers") from None
 
 

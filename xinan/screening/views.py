@@ -22,7 +22,6 @@ from django.views.decorators.http import require_http_methods
 from xinan.core import audit, scope
 from xinan.core.lib import crypto, idnumber
 from xinan.core.models import Area
-from xinan.instruments.engine import InstrumentError, parse_answers
 from xinan.screening import advice, importer, services
 from xinan.screening.forms import CampaignForm, ImportForm, InterviewForm, PaperForm
 from xinan.screening.models import Campaign, ImportJob, Mode
@@ -320,9 +319,9 @@ def paper(request):
                 form.add_error("id_number", _("查无此人或不在您的管辖范围内，请先建档"))
         answers = None
         try:
-            answers = parse_answers(inst, normalise_codes(d["answers"], len(inst.items)))
-        except InstrumentError as exc:
-            form.add_error("answers", str(exc))
+            answers = services.parse_codes(inst, normalise_codes(d["answers"], len(inst.items)))
+        except services.ScreeningError as exc:
+            form.add_error("answers", exc.message)
         if person is not None and answers is not None:
             try:
                 a = services.submit_assessment(
