@@ -1,4 +1,23 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from xinan.crisis import views
 
 app_name = "crisis"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("alerts/since/<int:since>", views.feed, name="feed"),
+    path("alerts/<int:pk>/", views.alert_detail, name="alert"),
+    path("alerts/<int:pk>/ack/", views.acknowledge, name="acknowledge"),
+    path("alerts/<int:pk>/contact/", views.contact, name="contact"),
+    path("alerts/<int:pk>/risk/", views.risk, name="risk"),
+    path("alerts/<int:pk>/disposition/", views.disposition, name="disposition"),
+    path("alerts/<int:pk>/close/", views.close, name="close"),
+    path("alerts/<int:pk>/reopen/", views.reopen, name="reopen"),
+    path("people/<int:person_id>/alert/", views.manual_alert, name="manual_alert"),
+    path("roster/", views.roster, name="roster"),
+    path("roster/<int:pk>/delete/", views.shift_delete, name="shift_delete"),
+    path("hotline/", views.hotline, name="hotline"),
+    path("hotline/<int:pk>/", views.call_detail, name="call"),
+    path("callbacks/<int:pk>/done/", views.callback_done, name="callback_done"),
+    path("callback/", views.callback_request, name="callback"),
+]

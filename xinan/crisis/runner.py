@@ -1,0 +1,140 @@
+"""The crisis consumer and scheduler: outbox rows in, alerts and escalations out.
+
+`run_once()` is the whole job: claim `assessment.scored` events (fresh ones, and ones whose
+claim went stale because a worker died), apply the rules to each in one transaction that also
+marks the event processed, then escalate overdue alerts. Run it in a loop from
+`xinan crisis_worker`, or inside the served platform with `start_background()`.
+"""
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import traceback
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from xinan.core import outbox
+from xinan.core.models import OutboxEvent
+from xinan.crisis import services
+
+log = logging.getLogger(__name__)
+
+TOPIC = "assessment.scored"
+MAX_ATTEMPTS = 10
+
+# Set when an assessment event commits in this process, so the loop wakes at once.
+wake = threading.Event()
+_started = False
+_lock = threading.Lock()
+
+
+def worker_name() -> str:
+    return f"crisis@{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def stale_seconds() -> int:
+    return int(getattr(settings, "CRISIS_CLAIM_STALE_SECONDS", 60))
+
+
+def reclaim_stale(worker: str, limit: int = 100, now: dt.datetime | None = None):
+    """Claim events whose claimant died before finishing.
+
+    The UPDATE is conditional on the claim still being stale, so of two workers reclaiming the
+    same row only one changes it.
+    """
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=stale_seconds())
+    candidates = list(
+        OutboxEvent.objects.pending(TOPIC)
+        .filter(claimed_at__lt=cutoff, attempts__lt=MAX_ATTEMPTS)
+        .values_list("pk", flat=True)[:limit]
+    )
+    won = [
+        pk
+        for pk in candidates
+        if OutboxEvent.objects.filter(
+            pk=pk, processed_at__isnull=True, claimed_at__lt=cutoff
+        ).update(claimed_at=now, claimed_by=worker)
+    ]
+    return list(OutboxEvent.objects.filter(pk__in=won))
+
+
+@dataclass
+class Result:
+    processed: int = 0
+    alerts: int = 0
+    failed: int = 0
+    escalated: int = 0
+
+
+def process_pending(worker: str | None = None, limit: int = 200) -> Result:
+    worker = worker or worker_name()
+    result = Result()
+    events = outbox.claim(worker, TOPIC, limit)
+    if len(events) < limit:
+        events += reclaim_stale(worker, limit - len(events))
+    for event in events:
+        try:
+            with transaction.atomic():
+                alert = services.process_assessment_event(event)
+                outbox.mark_processed(event)
+        except Exception:  # noqa: BLE001 — one bad event must not stop the others
+            log.exception("crisis: event %s failed", event.pk)
+            outbox.release(event, traceback.format_exc())
+            result.failed += 1
+            continue
+        result.processed += 1
+        result.alerts += alert is not None
+    return result
+
+
+def run_once(worker: str | None = None, now: dt.datetime | None = None) -> Result:
+    result = process_pending(worker)
+    result.escalated = len(services.escalate_overdue(now))
+    return result
+
+
+def loop(stop: threading.Event, interval: float) -> None:
+    worker = worker_name()
+    while not stop.is_set():
+        try:
+            run_once(worker)
+        except Exception:  # noqa: BLE001 — the scheduler must outlive a database hiccup
+            log.exception("crisis: run failed")
+            close_old_connections()
+        wake.wait(interval)
+        wake.clear()
+
+
+def poll_interval() -> float:
+    return float(getattr(settings, "CRISIS_POLL_SECONDS", 0.25))
+
+
+def start_background() -> threading.Thread | None:
+    """Start the consumer in this process (once), when `XINAN_CRISIS_BACKGROUND` says so.
+
+    `xinan serve` sets it, so the embedded default needs no second process; production with a
+    separate `xinan crisis_worker` sets it to 0.
+    """
+    global _started
+    if os.environ.get("XINAN_CRISIS_BACKGROUND", "0") not in {"1", "true", "yes", "on"}:
+        return None
+    with _lock:
+        if _started:
+            return None
+        _started = True
+    thread = threading.Thread(
+        target=loop, args=(threading.Event(), poll_interval()), name="crisis-worker", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def on_outbox_saved(sender, instance, created, **kwargs) -> None:
+    if created and instance.topic == TOPIC:
+        transaction.on_commit(wake.set)

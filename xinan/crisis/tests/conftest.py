@@ -1,0 +1,86 @@
+"""Crisis personas: on-duty workers in town A, town B and the district; event helpers."""
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from xinan.core import outbox
+from xinan.crisis.models import DutyShift
+from xinan.testing import factories
+
+_assessment_ids = itertools.count(1000)
+
+
+def scored(**overrides):
+    """An `assessment.scored` payload as the screening app writes it."""
+    payload = {
+        "assessment_id": next(_assessment_ids),
+        "person_id": None,
+        "instrument": "phq9",
+        "version": "1",
+        "total": 4,
+        "band": "minimal",
+        "positive": False,
+        "critical": [],
+        "area_code": "",
+        "anonymous": False,
+        "previous_total": None,
+        "mode": "self",
+        "submitted_at": timezone.now().isoformat(),
+    }
+    payload.update(overrides)
+    return payload
+
+
+def emit(**overrides):
+    with transaction.atomic():
+        return outbox.emit("assessment.scored", scored(**overrides))
+
+
+def item9(answer=2, level="red"):
+    return [{"item": 9, "level": level, "answer": answer}]
+
+
+def on_shift(user, area, hours=(-1, 8)):
+    now = timezone.now()
+    return DutyShift.objects.create(
+        user=user,
+        area=area,
+        starts_at=now + dt.timedelta(hours=hours[0]),
+        ends_at=now + dt.timedelta(hours=hours[1]),
+    )
+
+
+@pytest.fixture
+def crisis_a(areas):
+    """Crisis worker for town A (华阳路街道), on duty now."""
+    user = factories.staff("crisis_worker", area=areas["town_a"], username="crisis_a")
+    on_shift(user, areas["town_a"])
+    return user
+
+
+@pytest.fixture
+def crisis_a2(areas):
+    """A second town-A crisis worker, also on duty."""
+    user = factories.staff("crisis_worker", area=areas["town_a"], username="crisis_a2")
+    on_shift(user, areas["town_a"])
+    return user
+
+
+@pytest.fixture
+def crisis_b(areas):
+    """Crisis worker for town B (新泾镇), on duty now."""
+    user = factories.staff("crisis_worker", area=areas["town_b"], username="crisis_b")
+    on_shift(user, areas["town_b"])
+    return user
+
+
+@pytest.fixture
+def crisis_district(areas):
+    """The district crisis team lead, on duty now."""
+    user = factories.staff("crisis_worker", area=areas["district"], username="crisis_d")
+    on_shift(user, areas["district"])
+    return user
