@@ -28,3 +28,19 @@ def request_context(get_response: Callable[[HttpRequest], HttpResponse]):
             current_ip.reset(token)
 
     return middleware
+
+
+def chinese_first(get_response: Callable[[HttpRequest], HttpResponse]):
+    """Serve zh-hans unless the person chose another language with the switcher.
+
+    Browsers and WeChat often send en-US even for Chinese users; the explicit choice (cookie)
+    is what counts. Set XINAN_BROWSER_LANGUAGE=true to honour Accept-Language instead.
+    """
+    from django.conf import settings
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if not settings.HONOUR_BROWSER_LANGUAGE:
+            request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return get_response(request)
+
+    return middleware

@@ -31,6 +31,12 @@ def test_home_sends_people_where_they_belong(client, grid_worker, resident_user)
     assert client.get("/workbench/").url == "/me/"
 
 
+def test_chinese_is_the_default_even_for_english_browsers(client, db):
+    body = client.get("/me/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in body and "心理援助热线" in body
+
+
 def test_english_is_switchable(client, db):
     client.post("/i18n/setlang/", {"language": "en", "next": "/me/"})
-    assert '<html lang="en">' in client.get("/me/").content.decode()
+    body = client.get("/me/").content.decode()
+    assert '<html lang="en">' in body and "Psychological assistance hotline 12356" in body
