@@ -158,7 +158,7 @@ def run(job_pk: int) -> ImportJob:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
         )
-        job.refresh_from_db()
+    job.refresh_from_db()
     return job
 
 
@@ -221,7 +221,7 @@ def _run(job: ImportJob) -> None:
         rows_imported=counts["imported"],
         rows_skipped=counts["skipped"],
         rows_rejected=rejects.count,
-        report=rejects.report,
+        report=sorted(rejects.report, key=lambda r: r["line"]),
         rejected_path=str(rejects.path) if rejects.count else "",
         finished_at=timezone.now(),
     )
