@@ -77,7 +77,7 @@ def get_callback(user, pk) -> CallbackTask:
 
 
 def shifts(user) -> QuerySet:
-    return _narrow(user, DutyShift.objects.select_related("user", "area"), "area_id")
+    return _narrow(user, DutyShift.objects.select_related("user", "area"), "area__code")
 
 
 def get_shift(user, pk) -> DutyShift:
