@@ -127,6 +127,13 @@ LOOKUP_HASH_KEY = env_secret("XINAN_HASH_KEY", VAR_DIR)
 SMALL_CELL_THRESHOLD = env_int("XINAN_SMALL_CELL_THRESHOLD", 5)
 PLATFORM_NAME = env_str("XINAN_PLATFORM_NAME", "心安")
 NATIONAL_HOTLINE = env_str("XINAN_NATIONAL_HOTLINE", "12356")
+# Crisis alerts: minutes to acknowledge per level before escalation, the consumer's poll interval.
+CRISIS_ACK_MINUTES = {
+    "red": env_int("XINAN_CRISIS_ACK_RED", 5),
+    "orange": env_int("XINAN_CRISIS_ACK_ORANGE", 30),
+    "yellow": env_int("XINAN_CRISIS_ACK_YELLOW", 24 * 60),
+}
+CRISIS_POLL_SECONDS = float(env_str("XINAN_CRISIS_POLL_SECONDS", "0.25"))
 
 LANGUAGE_CODE = "zh-hans"
 HONOUR_BROWSER_LANGUAGE = env_bool("XINAN_BROWSER_LANGUAGE", False)

@@ -260,6 +260,22 @@ class DutyShift(models.Model):
     def __str__(self) -> str:
         return f"{self.user} {self.area} {self.starts_at:%m-%d %H:%M}–{self.ends_at:%H:%M}"
 
+    def clean(self):
+        """Admin edits get the same refusal as the roster page (services.create_shift)."""
+        from django.core.exceptions import ValidationError
+
+        if self.starts_at and self.ends_at:
+            if self.ends_at <= self.starts_at:
+                raise ValidationError(_("结束时间必须晚于开始时间"))
+            if self.user_id and (
+                DutyShift.objects.filter(
+                    user_id=self.user_id, starts_at__lt=self.ends_at, ends_at__gt=self.starts_at
+                )
+                .exclude(pk=self.pk)
+                .exists()
+            ):
+                raise ValidationError(_("该人员在该时段已有班次，班次不能重叠"))
+
 
 class CallTopic(models.TextChoices):
     EMOTION = "emotion", _("情绪困扰")

@@ -50,4 +50,7 @@ class Command(BaseCommand):
             "xinan.wsgi:application",
         ]
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xinan.settings")
+        # Crisis alerts need no second process by default (XINAN_CRISIS_BACKGROUND=0 when
+        # `xinan crisis_worker` runs separately).
+        os.environ.setdefault("XINAN_CRISIS_BACKGROUND", "1")
         os.execv(granian, argv)  # noqa: S606 — replace this process with the server
