@@ -1,6 +1,7 @@
 """Crisis personas: on-duty workers in town A, town B and the district; event helpers."""
 
 import datetime as dt
+import importlib
 import itertools
 
 import pytest
@@ -52,6 +53,14 @@ def on_shift(user, area, hours=(-1, 8)):
         starts_at=now + dt.timedelta(hours=hours[0]),
         ends_at=now + dt.timedelta(hours=hours[1]),
     )
+
+
+@pytest.fixture(autouse=True)
+def _default_rules(db):
+    """Transactional tests (the browser's) flush the seeded rules away: put them back."""
+    from django.apps import apps
+
+    importlib.import_module("xinan.crisis.migrations.0002_default_rules").seed(apps, None)
 
 
 @pytest.fixture
