@@ -246,3 +246,12 @@ def test_the_roster_page_shows_gaps_and_refuses_overlaps(client, areas, crisis_a
         },
     )
     assert "班次不能重叠" in response.text
+
+
+def test_crisis_workers_find_the_board_in_the_nav_and_staff_the_alert_button(
+    client, crisis_a, grid_worker, person_a
+):
+    assert "危机预警" in _login(client, crisis_a).get(reverse("workbench")).text
+    assert reverse("crisis:board") not in _login(client, grid_worker).get(reverse("workbench")).text
+    detail = client.get(reverse("people:detail", args=[person_a.pk]))
+    assert reverse("crisis:manual_alert", args=[person_a.pk]) in detail.text
