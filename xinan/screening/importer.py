@@ -195,6 +195,7 @@ def _run(job: ImportJob) -> None:
     expected = header(inst)
     rejects = _Rejects(job, head or expected)
     counts = {"done": 0, "imported": 0, "skipped": 0}
+    cache = _Cache(inst, connection.vendor)
     try:
         if head is None or [h.strip() for h in head[: len(expected)]] != expected:
             rejects.add(
@@ -209,10 +210,10 @@ def _run(job: ImportJob) -> None:
                     continue
                 chunk.append((line, row))
                 if len(chunk) >= CHUNK_ROWS:
-                    _chunk(job, inst, actor, chunk, rejects, counts)
+                    _chunk(job, inst, actor, chunk, rejects, counts, cache)
                     chunk = []
             if chunk:
-                _chunk(job, inst, actor, chunk, rejects, counts)
+                _chunk(job, inst, actor, chunk, rejects, counts, cache)
     finally:
         rejects.close()
     ImportJob.objects.filter(pk=job.pk).update(
@@ -227,21 +228,54 @@ def _run(job: ImportJob) -> None:
     )
 
 
-def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int]) -> None:
+class _Cache:
+    """Per-import memo of what repeats across rows: ID numbers, dates, the instrument's shape."""
+
+    def __init__(self, inst, vendor: str):
+        self.ids: dict[str, tuple[str, str]] = {}  # text -> (hash, "") or ("", error)
+        self.days: dict[str, tuple[dt.date, Any, Any] | None] = {}
+        self.item_ids = [str(i.id) for i in inst.items]
+        self.pg = vendor == "postgresql"
+        self.today = timezone.localdate()
+
+    def id_hash(self, text: str) -> tuple[str, str]:
+        found = self.ids.get(text)
+        if found is None:
+            try:
+                found = (crypto.lookup_hash(idnumber.validate(text)), "")
+            except idnumber.InvalidIdNumber as exc:
+                found = ("", str(exc))
+            self.ids[text] = found
+        return found
+
+    def day(self, text: str):
+        """(date, aware noon, the value as the database takes it), or None when unreadable."""
+        if text not in self.days:
+            day = parse_date(text)
+            if day is None:
+                self.days[text] = None
+            else:
+                noon = timezone.make_aware(dt.datetime.combine(day, dt.time(12, 0)))
+                db = noon if self.pg else connection.ops.adapt_datetimefield_value(noon)
+                self.days[text] = (day, noon, db)
+        return self.days[text]
+
+
+def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], cache) -> None:
     n_items = len(inst.items)
     parsed = []  # (line, row, id_hash, day, answers, result)
     for line, row in chunk:
-        row = row + [""] * (4 + n_items - len(row))
-        try:
-            number = idnumber.validate(row[0])
-        except idnumber.InvalidIdNumber as exc:
-            rejects.add(line, row, _("身份证号：%(e)s") % {"e": exc})
+        if len(row) < 4 + n_items:
+            row = row + [""] * (4 + n_items - len(row))
+        id_hash, error = cache.id_hash(row[0])
+        if error:
+            rejects.add(line, row, _("身份证号：%(e)s") % {"e": error})
             continue
-        day = parse_date(row[2])
+        day = cache.day(row[2])
         if day is None:
             rejects.add(line, row, _("测评日期无法识别，请写成 2026-01-31"))
             continue
-        if day > timezone.localdate():
+        if day[0] > cache.today:
             rejects.add(line, row, _("测评日期不能晚于今天"))
             continue
         try:
@@ -250,12 +284,14 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int]) -
         except services.ScreeningError as exc:
             rejects.add(line, row, _("答案：%(e)s") % {"e": exc.message})
             continue
-        parsed.append((line, row, crypto.lookup_hash(number), day, answers, result))
+        parsed.append((line, row, id_hash, day, answers, result))
     counts["done"] += len(chunk)
     if not parsed:
         _progress(job, counts, rejects)
         return
 
+    dumps = json.dumps
+    code, version = inst.code, str(inst.version)
     with transaction.atomic():
         persons = {
             h: (pk, area)
@@ -263,7 +299,7 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int]) -
             .filter(id_number_hash__in={p[2] for p in parsed})
             .values_list("id_number_hash", "pk", "home_area_id")
         }
-        keys = {idempotency_key(p[2], inst.code, p[3]) for p in parsed}
+        keys = {idempotency_key(p[2], code, p[3][0]) for p in parsed}
         seen = set(
             Assessment.objects.filter(idempotency_key__in=keys).values_list(
                 "idempotency_key", flat=True
@@ -272,53 +308,99 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int]) -
         previous: dict[int, float | None] = {}
         for pid, total in (
             Assessment.objects.filter(
-                person_id__in={v[0] for v in persons.values()}, instrument=inst.code
+                person_id__in={v[0] for v in persons.values()}, instrument=code
             )
             .order_by("submitted_at", "id")
             .values_list("person_id", "total")
         ):
             previous[pid] = total
         now = timezone.now()
+        now_db = now if cache.pg else connection.ops.adapt_datetimefield_value(now)
         ids = _reserve_ids(len(parsed))
-        assessments, events, audits = [], [], []
-        for line, row, id_hash, day, answers, result in parsed:
+        a_rows, e_rows, u_rows = [], [], []
+        label = actor.get_username()
+        fields = dumps(["answers"])
+        reason = str(Mode.IMPORT.label)
+        for line, row, id_hash, (day, noon, noon_db), answers, result in parsed:
             who = persons.get(id_hash)
             if who is None:
                 rejects.add(line, row, _("查无此人或不在您的管辖范围内，请先建档"))
                 continue
-            key = idempotency_key(id_hash, inst.code, day)
+            key = idempotency_key(id_hash, code, day)
             if key in seen:
                 counts["skipped"] += 1
                 continue
             seen.add(key)
             pid, area_code = who
-            a = Assessment(
-                id=ids.pop(),
-                person_id=pid,
-                instrument=inst.code,
-                version=str(inst.version),
-                answers=services._json_safe(services._answers_dict(inst, answers)),
-                total=result.total,
-                band=result.band or "",
-                band_label=str(getattr(result, "band_label", "") or "")[:120],
-                positive=bool(result.positive),
-                critical=services._critical(result),
-                subscales=services._json_safe(getattr(result, "subscales", None) or {}),
-                mode=Mode.IMPORT,
-                entered_by_id=actor.pk,
-                area_code=area_code,
-                import_job_id=job.pk,
-                site=(row[3] or job.site)[:200],
-                created_at=now,
-                submitted_at=timezone.make_aware(dt.datetime.combine(day, dt.time(12, 0))),
-                idempotency_key=key,
+            pk = ids.pop()
+            if isinstance(answers, list | tuple):
+                answers_json = dumps(dict(zip(cache.item_ids, answers, strict=False)))
+            else:
+                answers_json = dumps(services._json_safe(services._answers_dict(inst, answers)))
+            critical = services._critical(result)
+            subscales = getattr(result, "subscales", None)
+            total, band, positive = result.total, result.band or "", bool(result.positive)
+            a_rows.append(
+                (
+                    pk,
+                    pid,
+                    code,
+                    version,
+                    answers_json,
+                    total,
+                    band,
+                    str(getattr(result, "band_label", "") or "")[:120],
+                    positive,
+                    dumps(critical) if critical else "[]",
+                    dumps(services._json_safe(subscales), ensure_ascii=False)
+                    if subscales
+                    else "{}",
+                    Mode.IMPORT.value,
+                    actor.pk,
+                    area_code,
+                    None,
+                    job.pk,
+                    (row[3] or job.site)[:200],
+                    now_db,
+                    noon_db,
+                    key,
+                )
             )
-            assessments.append(a)
-            events.append(services.payload(a, previous.get(pid)))
-            previous[pid] = a.total
-            audits.append((a.pk, area_code))
-        _write(assessments, events, audits, actor, now)
-        counts["imported"] += len(assessments)
+            # the same keys as services.payload(), built without a model instance
+            event = {
+                "assessment_id": pk,
+                "person_id": pid,
+                "instrument": code,
+                "version": version,
+                "total": total,
+                "band": band,
+                "positive": positive,
+                "critical": critical,
+                "area_code": area_code,
+                "anonymous": False,
+                "previous_total": previous.get(pid),
+                "mode": Mode.IMPORT.value,
+                "submitted_at": noon.isoformat(),
+            }
+            e_rows.append((services.TOPIC, dumps(event), now_db, "", 0, ""))
+            previous[pid] = total
+            u_rows.append(
+                (
+                    now_db,
+                    actor.pk,
+                    label,
+                    "screening.assessment.submit",
+                    "screening.assessment",
+                    str(pk),
+                    area_code,
+                    fields,
+                    reason,
+                )
+            )
+        bulk_insert(Assessment._meta.db_table, ASSESSMENT_COLUMNS, a_rows)
+        bulk_insert(OutboxEvent._meta.db_table, OUTBOX_COLUMNS, e_rows)
+        bulk_insert(AuditEntry._meta.db_table, AUDIT_COLUMNS, u_rows)
+        counts["imported"] += len(a_rows)
         _progress(job, counts, rejects)
 
 
@@ -387,62 +469,6 @@ AUDIT_COLUMNS = [
     "changed_fields",
     "reason",
 ]
-
-
-def _write(assessments: list[Assessment], events, audits, actor, now) -> None:
-    pg = connection.vendor == "postgresql"
-    dumps = json.dumps
-
-    def when(value):
-        return value if pg else connection.ops.adapt_datetimefield_value(value)
-
-    a_rows = [
-        (
-            a.id,
-            a.person_id,
-            a.instrument,
-            a.version,
-            dumps(a.answers, ensure_ascii=False),
-            a.total,
-            a.band,
-            a.band_label,
-            a.positive,
-            dumps(a.critical, ensure_ascii=False),
-            dumps(a.subscales, ensure_ascii=False),
-            a.mode,
-            a.entered_by_id,
-            a.area_code,
-            None,
-            a.import_job_id,
-            a.site,
-            when(a.created_at),
-            when(a.submitted_at),
-            a.idempotency_key,
-        )
-        for a in assessments
-    ]
-    at = when(now)
-    e_rows = [(services.TOPIC, dumps(e, ensure_ascii=False), at, "", 0, "") for e in events]
-    label = actor.get_username()
-    fields = dumps(["answers"])
-    reason = str(Mode.IMPORT.label)
-    u_rows = [
-        (
-            at,
-            actor.pk,
-            label,
-            "screening.assessment.submit",
-            "screening.assessment",
-            str(pk),
-            area,
-            fields,
-            reason,
-        )
-        for pk, area in audits
-    ]
-    bulk_insert(Assessment._meta.db_table, ASSESSMENT_COLUMNS, a_rows)
-    bulk_insert(OutboxEvent._meta.db_table, OUTBOX_COLUMNS, e_rows)
-    bulk_insert(AuditEntry._meta.db_table, AUDIT_COLUMNS, u_rows)
 
 
 def bulk_insert(table: str, columns: list[str], rows: list[tuple]) -> None:

@@ -309,12 +309,14 @@ def paper(request):
         except idnumber.InvalidIdNumber as exc:
             form.add_error("id_number", str(exc))
         else:
-            person = (
+            # order_by(): an exact match on a unique hash needs no sort (and .first() would
+            # make SQLite walk the primary key instead of the hash index).
+            found = (
                 scope.persons(request.user)
                 .filter(id_number_hash=crypto.lookup_hash(number))
-                .select_related("home_area")
-                .first()
+                .order_by()[:1]
             )
+            person = next(iter(found), None)
             if person is None:
                 form.add_error("id_number", _("查无此人或不在您的管辖范围内，请先建档"))
         answers = None
