@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "Passw0rd-test"  # what xinan.testing.factories gives every user
+PASSWORD = "Passw0rd-test"  # noqa: S105 — what xinan.testing.factories gives every user
 TIMEOUT_MS = 10_000
 
 

@@ -33,9 +33,7 @@ def test_the_scope_gate_filters_by_a_left_anchored_like_that_an_index_serves(gri
         assert cursor.fetchall(), "no pattern index on people_person.home_area_id"
 
 
-def test_a_person_round_trips_with_encrypted_fields_and_is_found_by_exact_id(
-    grid_worker, person_a
-):
+def test_a_person_round_trips_with_encrypted_fields_and_is_found_by_exact_id(grid_worker, person_a):
     with connection.cursor() as cursor:
         cursor.execute("SELECT id_number, phone FROM people_person WHERE id = %s", [person_a.pk])
         stored_id, stored_phone = cursor.fetchone()
