@@ -85,7 +85,14 @@ def process_pending(worker: str | None = None, limit: int = 200) -> Result:
                 outbox.mark_processed(event)
         except Exception:  # noqa: BLE001 — one bad event must not stop the others
             log.exception("crisis: event %s failed", event.pk)
-            outbox.release(event, traceback.format_exc())
+            if event.attempts + 1 >= MAX_ATTEMPTS:
+                # Park it: stays claimed, is never reclaimed, and shows in the outbox admin.
+                OutboxEvent.objects.filter(pk=event.pk).update(
+                    attempts=event.attempts + 1, last_error=traceback.format_exc()[:2000]
+                )
+                log.error("crisis: event %s parked after %s attempts", event.pk, MAX_ATTEMPTS)
+            else:
+                outbox.release(event, traceback.format_exc())
             result.failed += 1
             continue
         result.processed += 1

@@ -144,3 +144,26 @@ def test_a_committed_assessment_event_wakes_the_in_process_worker(
             outbox.emit(runner.TOPIC, scored())
         assert not runner.wake.is_set()  # not before the commit: the row must be visible
     assert runner.wake.is_set()
+
+
+def test_a_poison_event_is_parked_after_ten_attempts_and_others_still_flow(person_a, crisis_a):
+    poison = emit(person_id=person_a.pk, critical=item9())
+    real = services.process_assessment_event
+
+    def broken(event):
+        if event.pk == poison.pk:
+            raise ValueError("bad payload")
+        return real(event)
+
+    with mock.patch.object(services, "process_assessment_event", side_effect=broken):
+        for _ in range(12):
+            runner.process_pending("w")
+        emit(critical=item9(), area_code="310105001001")
+        runner.process_pending("w")
+    poison.refresh_from_db()
+    assert poison.attempts == runner.MAX_ATTEMPTS and poison.processed_at is None
+    assert poison.claimed_at is not None and "bad payload" in poison.last_error
+    later = timezone.now() + dt.timedelta(seconds=runner.stale_seconds() + 1)
+    with time_machine.travel(later, tick=False):
+        assert runner.reclaim_stale("w2") == []
+    assert Alert.objects.count() == 1  # the healthy event after it
