@@ -6,3 +6,6 @@ class InstrumentsConfig(AppConfig):
     name = "xinan.instruments"
     label = "instruments"
     verbose_name = _("量表")
+
+    def ready(self) -> None:
+        from xinan.instruments import checks  # noqa: F401  (registers the definition check)

@@ -1,0 +1,224 @@
+"""One scoring engine for every instrument; pure functions, deterministic and versioned.
+
+Answers are option *codes* as printed on the form (see docs/instruments.md); the definition maps
+codes to values (reverse items included), so the engine only sums, scales, bands and checks.
+Scales whose scoring is not a sum (PSQI components, SCL-90 indices, the C-SSRS triage) register
+a scorer in `xinan.instruments.scorers`.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from xinan.instruments.errors import InstrumentError
+from xinan.instruments.model import Instrument
+from xinan.instruments.registry import cutoff_override
+
+LEVEL_ORDER = {"yellow": 1, "orange": 2, "red": 3}
+
+__all__ = ["InstrumentError", "ScoreResult", "parse_answers", "score"]
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    instrument: str
+    version: str
+    total: float | None
+    band: str | None
+    band_label: str | None
+    band_label_en: str | None
+    positive: bool
+    critical: list[dict[str, Any]] = field(default_factory=list)
+    subscales: dict[str, Any] = field(default_factory=dict)
+    standard: float | None = None
+    missing: list[str] = field(default_factory=list)
+    imputed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {
+            "instrument": self.instrument,
+            "version": self.version,
+            "total": self.total,
+            "band": self.band,
+            "band_label": self.band_label,
+            "band_label_en": self.band_label_en,
+            "positive": self.positive,
+            "critical": self.critical,
+            "subscales": self.subscales,
+        }
+        if self.standard is not None:
+            data["standard"] = self.standard
+        if self.missing:
+            data["missing"] = self.missing
+            data["imputed"] = self.imputed
+        return data
+
+
+def _number(value: Any) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def parse_answers(instrument: Instrument, text: str) -> dict[str, Any]:
+    """Turn 'a,b,c' (or 'key=value,…' for PSQI) into {item_id: code}, or raise with the reason."""
+    text = (text or "").strip()
+    if not text:
+        raise InstrumentError("没有填写任何答案")
+    if instrument.answer_format == "key_value":
+        answers: dict[str, Any] = {}
+        for part in text.split(","):
+            if "=" not in part:
+                raise InstrumentError(f"“{part.strip()}”应写成 键=值，例如 q2=30")
+            key, value = (p.strip() for p in part.split("=", 1))
+            answers[key] = value
+        return answers
+    parts = [p.strip() for p in text.replace("，", ",").split(",")]
+    if len(parts) == 1 and len(text) == len(instrument.items) and text.isdigit():
+        parts = list(text)  # fast paper entry: "0123…" one digit per item
+    if len(parts) != len(instrument.items):
+        raise InstrumentError(
+            f"{instrument.code} 有 {len(instrument.items)} 个条目，收到 {len(parts)} 个答案"
+        )
+    answers = {}
+    for item, part in zip(instrument.items, parts, strict=True):
+        if part in ("", "-"):
+            answers[item.id] = None
+            continue
+        try:
+            answers[item.id] = int(part)
+        except ValueError:
+            raise InstrumentError(f"第{item.number}题的答案“{part}”不是数字") from None
+    return answers
+
+
+def _as_mapping(instrument: Instrument, answers: Mapping | Sequence) -> dict[str, Any]:
+    if isinstance(answers, Mapping):
+        return {str(k): v for k, v in answers.items()}
+    if len(answers) != len(instrument.items):
+        raise InstrumentError(
+            f"{instrument.code} 有 {len(instrument.items)} 个条目，收到 {len(answers)} 个答案"
+        )
+    return {item.id: a for item, a in zip(instrument.items, answers, strict=True)}
+
+
+def item_values(instrument: Instrument, answers: Mapping | Sequence) -> dict[str, int | None]:
+    """Validate codes and map them to scored values; None where unanswered."""
+    mapping = _as_mapping(instrument, answers)
+    unknown = set(mapping) - {item.id for item in instrument.items}
+    if unknown:
+        raise InstrumentError(f"{instrument.code} 没有条目 {', '.join(sorted(unknown))}")
+    values: dict[str, int | None] = {}
+    for item in instrument.items:
+        code = mapping.get(item.id)
+        if code is None or code == "":
+            values[item.id] = None
+            continue
+        try:
+            code = int(code)
+        except (TypeError, ValueError):
+            raise InstrumentError(f"第{item.number}题的答案“{code}”不是数字") from None
+        try:
+            values[item.id] = item.value_of(code)
+        except KeyError:
+            allowed = "、".join(str(o.code) for o in item.options)
+            raise InstrumentError(
+                f"第{item.number}题的答案 {code} 超出范围（可选：{allowed}）"
+            ) from None
+    return values
+
+
+def _standard(instrument: Instrument, total: float) -> float | None:
+    spec = instrument.scoring.get("standard")
+    if not spec:
+        return None
+    raw = total * spec["multiplier"]
+    rounding = spec.get("rounding", "floor")
+    if rounding == "floor":
+        return math.floor(raw + 1e-9)
+    if rounding == "round":
+        return math.floor(raw + 0.5)
+    return raw
+
+
+def _band_and_positive(
+    instrument: Instrument, total: float | None, standard: float | None
+) -> tuple[Any, bool]:
+    if total is None:
+        return None, False
+    on = instrument.scoring.get("band_on", "total")
+    band = instrument.band_for(standard if on == "standard" and standard is not None else total)
+    rule = dict(instrument.positive or {})
+    rule.update(cutoff_override(instrument))
+    if not rule:
+        return band, False
+    score = standard if rule.get("score", "total") == "standard" else total
+    if "bands" in rule:
+        return band, bool(band and band.code in rule["bands"])
+    positive = True
+    if "min" in rule:
+        positive = positive and score >= rule["min"]
+    if "max" in rule:
+        positive = positive and score <= rule["max"]
+    return band, positive
+
+
+def critical_hits(instrument: Instrument, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Critical items that fired, each with its highest level; any total score."""
+    hits: dict[str, dict[str, Any]] = {}
+    for rule in instrument.critical_rules:
+        value = values.get(rule.item)
+        if value is None or value < rule.min_value:
+            continue
+        current = hits.get(rule.item)
+        if current is None or LEVEL_ORDER[rule.level] > LEVEL_ORDER[current["level"]]:
+            hits[rule.item] = {"item": rule.item, "level": rule.level, "answer": value}
+    return sorted(hits.values(), key=lambda h: (-LEVEL_ORDER[h["level"]], h["item"]))
+
+
+def score(instrument: Instrument, answers: Mapping | Sequence) -> ScoreResult:
+    if instrument.scoring["method"] == "custom":
+        from xinan.instruments import scorers
+
+        return scorers.get(instrument.scoring["scorer"])(instrument, answers)
+    values = item_values(instrument, answers)
+    scored = [item for item in instrument.items if item.scored]
+    missing = [item.id for item in scored if values[item.id] is None and not item.skippable]
+    max_missing = instrument.scoring.get("max_missing", 0)
+    if len(missing) > max_missing:
+        raise InstrumentError(
+            f"{instrument.code} 有 {len(missing)} 个条目未作答（第"
+            + "、".join(str(instrument.item(m).number) for m in missing)
+            + f"题），最多允许缺 {max_missing} 个"
+        )
+    answered = [values[item.id] for item in scored if values[item.id] is not None]
+    total: float = sum(answered)
+    imputed = False
+    if missing and answered:
+        # Mean imputation (a documented design choice, see docs/instruments.md).
+        total = math.floor(total * len(scored) / len(answered) + 0.5)
+        imputed = True
+    standard = _standard(instrument, total)
+    band, positive = _band_and_positive(instrument, total, standard)
+    subscales = {}
+    for code, sub in instrument.subscales.items():
+        sub_values = [values[i] for i in sub["items"] if values[i] is not None]
+        if len(sub_values) != len(sub["items"]):
+            subscales[code] = None
+        elif sub.get("method") == "mean":
+            subscales[code] = round(sum(sub_values) / len(sub_values), 2)
+        else:
+            subscales[code] = sum(sub_values)
+    return ScoreResult(
+        instrument=instrument.code,
+        version=instrument.version,
+        total=_number(total),
+        band=band.code if band else None,
+        band_label=band.label_zh if band else None,
+        band_label_en=band.label_en if band else None,
+        positive=positive,
+        critical=critical_hits(instrument, values),
+        subscales=subscales,
+        standard=standard,
+        missing=missing,
+        imputed=imputed,
+    )

@@ -1,0 +1,216 @@
+"""Scorers for the instruments whose scoring is more than a sum of item values."""
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from xinan.instruments.engine import (
+    ScoreResult,
+    _band_and_positive,
+    critical_hits,
+    item_values,
+)
+from xinan.instruments.errors import InstrumentError
+from xinan.instruments.model import Instrument
+
+Scorer = Callable[[Instrument, Any], ScoreResult]
+_SCORERS: dict[str, Scorer] = {}
+
+
+def register(name: str) -> Callable[[Scorer], Scorer]:
+    def decorator(func: Scorer) -> Scorer:
+        _SCORERS[name] = func
+        return func
+
+    return decorator
+
+
+def get(name: str) -> Scorer:
+    try:
+        return _SCORERS[name]
+    except KeyError:
+        raise InstrumentError(f"未注册的计分函数：{name}") from None
+
+
+def _result(
+    instrument: Instrument,
+    total,
+    critical=(),
+    subscales=None,
+    positive=None,
+    band_code: str | None = None,
+) -> ScoreResult:
+    band, rule_positive = _band_and_positive(instrument, total, None)
+    if band_code is not None:
+        band = next((b for b in instrument.bands if b.code == band_code), None)
+    return ScoreResult(
+        instrument=instrument.code,
+        version=instrument.version,
+        total=total,
+        band=band.code if band else None,
+        band_label=band.label_zh if band else None,
+        band_label_en=band.label_en if band else None,
+        positive=rule_positive if positive is None else positive,
+        critical=list(critical),
+        subscales=subscales or {},
+    )
+
+
+# ------------------------------------------------------------------ PSQI (Buysse 1989)
+
+
+def _clock(value: Any, key: str) -> dt.time:
+    try:
+        hours, minutes = str(value).strip().split(":")
+        return dt.time(int(hours), int(minutes))
+    except (ValueError, TypeError):
+        raise InstrumentError(f"{key} 应为时刻，例如 23:30") from None
+
+
+def _num(answers: Mapping, key: str, low: float, high: float) -> float:
+    if key not in answers or answers[key] in (None, ""):
+        raise InstrumentError(f"PSQI 缺少 {key}")
+    try:
+        value = float(answers[key])
+    except (TypeError, ValueError):
+        raise InstrumentError(f"{key} 的值“{answers[key]}”不是数字") from None
+    if not low <= value <= high:
+        raise InstrumentError(f"{key} 的值 {answers[key]} 超出范围（{low:g}–{high:g}）")
+    return value
+
+
+def _bucket(value: float, limits: Sequence[float]) -> int:
+    """Index of the first limit that value does not exceed (0..len(limits))."""
+    for index, limit in enumerate(limits):
+        if value <= limit:
+            return index
+    return len(limits)
+
+
+PSQI_KEYS = ["q1", "q2", "q3", "q4", *[f"q5{c}" for c in "abcdefghij"], "q6", "q7", "q8", "q9"]
+
+
+@register("psqi")
+def psqi(instrument: Instrument, answers: Any) -> ScoreResult:
+    if not isinstance(answers, Mapping):
+        raise InstrumentError("PSQI 的答案应为 键=值 列表，例如 q1=23:00,q2=20,…")
+    answers = {str(k).lower(): v for k, v in answers.items()}
+    unknown = set(answers) - set(PSQI_KEYS)
+    if unknown:
+        raise InstrumentError(f"PSQI 没有这些键：{', '.join(sorted(unknown))}")
+    bedtime, rise = _clock(answers.get("q1"), "q1"), _clock(answers.get("q3"), "q3")
+    latency = _num(answers, "q2", 0, 720)
+    hours = _num(answers, "q4", 0, 24)
+    q5 = {c: int(_num(answers, f"q5{c}", 0, 3)) for c in "abcdefghij"}
+    q6, q7, q8, q9 = (int(_num(answers, k, 0, 3)) for k in ("q6", "q7", "q8", "q9"))
+    c1 = q6
+    c2 = _bucket(_bucket(latency, [15, 30, 60]) + q5["a"], [0, 2, 4])
+    c3 = 0 if hours > 7 else 1 if hours >= 6 else 2 if hours >= 5 else 3
+    in_bed = (rise.hour * 60 + rise.minute - bedtime.hour * 60 - bedtime.minute) % (24 * 60)
+    efficiency = 100.0 if in_bed == 0 else hours * 60 / in_bed * 100
+    c4 = 0 if efficiency >= 85 else 1 if efficiency >= 75 else 2 if efficiency >= 65 else 3
+    c5 = _bucket(sum(q5[c] for c in "bcdefghij"), [0, 9, 18])
+    c6 = q7
+    c7 = _bucket(q8 + q9, [0, 2, 4])
+    components = {"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c5": c5, "c6": c6, "c7": c7}
+    subscales = dict(components, efficiency=round(efficiency, 1))
+    return _result(instrument, sum(components.values()), subscales=subscales)
+
+
+# ------------------------------------------------------------------ SCL-90
+
+SCL90_FACTORS = {
+    "somatization": [1, 4, 12, 27, 40, 42, 48, 49, 52, 53, 56, 58],
+    "obsessive_compulsive": [3, 9, 10, 28, 38, 45, 46, 51, 55, 65],
+    "interpersonal_sensitivity": [6, 21, 34, 36, 37, 41, 61, 69, 73],
+    "depression": [5, 14, 15, 20, 22, 26, 29, 30, 31, 32, 54, 71, 79],
+    "anxiety": [2, 17, 23, 33, 39, 57, 72, 78, 80, 86],
+    "hostility": [11, 24, 63, 67, 74, 81],
+    "phobic_anxiety": [13, 25, 47, 50, 70, 75, 82],
+    "paranoid_ideation": [8, 18, 43, 68, 76, 83],
+    "psychoticism": [7, 16, 35, 62, 77, 84, 85, 87, 88, 90],
+    "additional": [19, 44, 59, 60, 64, 66, 89],
+}
+
+
+@register("scl90")
+def scl90(instrument: Instrument, answers: Any) -> ScoreResult:
+    values = item_values(instrument, answers)
+    missing = [k for k, v in values.items() if v is None]
+    if missing:
+        raise InstrumentError(f"SCL-90 有 {len(missing)} 个条目未作答，需全部作答")
+    total = sum(values.values())
+    positive_items = sum(1 for v in values.values() if v >= 2)
+    negative_items = 90 - positive_items
+    factors = {
+        name: round(sum(values[str(i)] for i in items) / len(items), 2)
+        for name, items in SCL90_FACTORS.items()
+    }
+    rule = dict(instrument.positive or {})
+    from xinan.instruments.registry import cutoff_override
+
+    rule.update(cutoff_override(instrument))
+    positive = (
+        total > rule.get("total_above", 160)
+        or positive_items > rule.get("positive_items_above", 43)
+        or any(score >= rule.get("factor_at_least", 2) for score in factors.values())
+    )
+    subscales = {
+        **factors,
+        "gsi": round(total / 90, 2),
+        "positive_items": positive_items,
+        "negative_items": negative_items,
+        "positive_symptom_mean": round((total - negative_items) / positive_items, 2)
+        if positive_items
+        else 0,
+    }
+    return _result(
+        instrument,
+        total,
+        critical=critical_hits(instrument, values),
+        subscales=subscales,
+        positive=positive,
+        band_code="positive" if positive else "negative",
+    )
+
+
+# ------------------------------------------------------------------ C-SSRS screener
+
+
+@register("cssrs_screener")
+def cssrs_screener(instrument: Instrument, answers: Any) -> ScoreResult:
+    values = item_values(instrument, answers)
+    if values["q1"] is None or values["q2"] is None or values["q6"] is None:
+        raise InstrumentError("C-SSRS 筛查的第1、2、6题必须作答")
+    if values["q2"] == 1 and any(values[q] is None for q in ("q3", "q4", "q5")):
+        raise InstrumentError("第2题回答“是”时，第3–5题必须作答")
+    if values["q2"] == 0 and any(values[q] for q in ("q3", "q4", "q5")):
+        raise InstrumentError("第2题回答“否”时，第3–5题应跳过（填 -）")
+    if values["q6"] == 1 and values["q6b"] is None:
+        raise InstrumentError("第6题回答“是”时，须回答是否在过去3个月内")
+    yes = {k for k, v in values.items() if v == 1}
+    if yes & {"q4", "q5"} or {"q6", "q6b"} <= yes:
+        risk = "high"
+    elif "q3" in yes or "q6" in yes:
+        risk = "moderate"
+    elif yes & {"q1", "q2"}:
+        risk = "low"
+    else:
+        risk = "none"
+    fired = []
+    for item in ("q4", "q5", "q6b"):
+        if item in yes and (item != "q6b" or "q6" in yes):
+            fired.append({"item": item, "level": "red", "answer": 1})
+    if risk == "moderate":
+        fired.extend(
+            {"item": item, "level": "orange", "answer": 1} for item in ("q3", "q6") if item in yes
+        )
+    total = sum(1 for k in ("q1", "q2", "q3", "q4", "q5", "q6") if k in yes)
+    return _result(
+        instrument,
+        total,
+        critical=fired,
+        positive=risk in ("moderate", "high"),
+        band_code=risk,
+        subscales={"risk": risk},
+    )
