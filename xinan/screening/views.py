@@ -213,7 +213,9 @@ def result(request, pk):
     }
     if a.critical and request.GET.get("show") != "result":
         return render(request, "screening/crisis.html", context)
+    band = next((b for b in getattr(inst, "bands", ()) if b.code == a.band), None)
     context.update(
+        band_advice=getattr(band, "advice_zh", "") if band else "",
         advice=advice.for_result(a),
         sites=services.service_sites(a.area_code),
     )
@@ -286,12 +288,14 @@ def interview(request, pk, code):
     )
 
 
-def normalise_codes(text: str, n_items: int) -> str:
-    """ "0123" → "0,1,2,3" when it has one digit per item; other forms go to the parser as is."""
+def normalise_codes(text: str) -> str:
+    """ "0123" → "0,1,2,3" (codes are single digits on paper forms); "0 1 2", "0，1，2" and
+    "0、1、2" → "0,1,2"; "-" or an empty place marks an unanswered item. A wrong count is
+    then reported by the parser, e.g. "收到 4 个答案"."""
     compact = "".join(text.split())
-    if compact.isdigit() and len(compact) == n_items:
+    if compact.isdigit():
         return ",".join(compact)
-    return ",".join(p for p in compact.replace("，", ",").replace("、", ",").split(",") if p != "")
+    return compact.replace("，", ",").replace("、", ",")
 
 
 @login_required
@@ -321,7 +325,7 @@ def paper(request):
                 form.add_error("id_number", _("查无此人或不在您的管辖范围内，请先建档"))
         answers = None
         try:
-            answers = services.parse_codes(inst, normalise_codes(d["answers"], len(inst.items)))
+            answers = services.parse_codes(inst, normalise_codes(d["answers"]))
         except services.ScreeningError as exc:
             form.add_error("answers", exc.message)
         if person is not None and answers is not None:

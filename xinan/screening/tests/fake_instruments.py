@@ -1,5 +1,5 @@
 """A stand-in for xinan.instruments with PHQ-9 and a licensed scale, used only while that app
-is not importable (it is written in parallel). Follows the agreed public API."""
+cannot score PHQ-9 (it is written in parallel). Follows its public API and messages."""
 
 import sys
 import types
@@ -84,11 +84,13 @@ def list_instruments():
 def parse_answers(instrument, text):
     parts = [p.strip() for p in str(text).split(",")]
     if len(parts) != len(instrument.items):
-        raise InstrumentError(f"应有 {len(instrument.items)} 个答案，实际 {len(parts)} 个")
+        raise InstrumentError(
+            f"{instrument.code} 有 {len(instrument.items)} 个条目，收到 {len(parts)} 个答案"
+        )
     out = []
     for n, p in enumerate(parts, start=1):
         if not p.isdigit() or int(p) not in (0, 1, 2, 3):
-            raise InstrumentError(f"第{n}题的答案“{p}”不在 0–3 之间")
+            raise InstrumentError(f"第{n}题的答案 {p} 超出范围（可选：0、1、2、3）")
         out.append(int(p))
     return out
 
@@ -111,13 +113,15 @@ def score(instrument, answers):
     critical = []
     for item, v in zip(instrument.items, values, strict=True):
         if item.id in instrument.critical_items and v > 0:
-            critical.append({"item": item.id, "level": "high" if v >= 2 else "medium", "answer": v})
+            critical.append({"item": item.id, "level": "red", "answer": v})
     return ScoreResult(
         instrument.code, instrument.version, total, band, label, total >= 10, critical, {}
     )
 
 
 def install() -> None:
+    import xinan.instruments as package
+
     engine = types.ModuleType("xinan.instruments.engine")
     registry = types.ModuleType("xinan.instruments.registry")
     for name in ("InstrumentError", "score", "parse_answers"):
@@ -126,3 +130,16 @@ def install() -> None:
     registry.list_instruments = list_instruments
     sys.modules["xinan.instruments.engine"] = engine
     sys.modules["xinan.instruments.registry"] = registry
+    package.engine = engine
+    package.registry = registry
+
+
+def real_engine_works() -> bool:
+    try:
+        from xinan.instruments import engine, registry
+
+        inst = registry.get_instrument("PHQ-9")
+        engine.score(inst, [0] * len(inst.items))
+        return True
+    except Exception:  # noqa: BLE001 — missing, half-written or broken: use the stand-in
+        return False

@@ -30,7 +30,7 @@ def rows_for(person_a, person_b):
         [person_b.id_number, "李四", "2026-11-01", "", *"000000000"],  # other town
         ["110101199003077777", "王五", "2026-11-01", "", *"000000000"],  # bad check digit
         [person_a.id_number, "张三", "2026-13-01", "", *"000000000"],
-        [person_a.id_number, "张三", "2026-11-03", "", *"00000000"],
+        [person_a.id_number, "张三", "2026-11-03", "", *"00000"],  # four items unanswered
         [person_a.id_number, "张三", "2026-11-04", "", *"00000000x"],
     ]
 

@@ -26,10 +26,11 @@ def test_it_shows_consent_before_the_first_item(client, db):
     assert response.url == reverse("screening:consent", args=["PHQ-9"])
 
 
-def test_it_asks_one_item_per_screen_with_progress_and_shows_the_result(client, db):
+def test_it_asks_one_item_per_screen_with_progress_and_shows_the_result(client, db, phq9):
     start(client)
     page = client.get(reverse("screening:question", args=["PHQ-9"])).content.decode()
-    assert "第 1 题，共 9 题" in page and "PHQ-9 第1题" in page and "PHQ-9 第2题" not in page
+    assert "第 1 题，共 9 题" in page
+    assert phq9.items[0].text_zh in page and phq9.items[1].text_zh not in page
     for _n in range(8):
         assert answer(client, 1).status_code == 302
     page = client.get(reverse("screening:question", args=["PHQ-9"])).content.decode()
@@ -120,9 +121,9 @@ def test_it_404s_someone_elses_result(client, person_a):
     assert client.get(reverse("screening:result", args=[a.pk])).status_code == 404
 
 
-def test_it_says_a_licensed_scale_cannot_be_self_administered(client, db):
+def test_it_says_a_licensed_scale_cannot_be_self_administered(client, db, licensed_only):
     page = client.get(reverse("screening:pick")).content.decode()
-    assert "需由工作人员协助的量表" in page and "SCL-90" in page
-    response = client.post(reverse("screening:consent", args=["SCL-90"]), {"agree": "1"})
+    assert "需由工作人员协助的量表" in page and "LOCKED-1" in page
+    response = client.post(reverse("screening:consent", args=["LOCKED-1"]), {"agree": "1"})
     assert "不能在线自测" in response.content.decode()
     assert not AssessmentDraft.objects.exists()

@@ -87,7 +87,7 @@ def test_it_explains_paper_entry_errors_in_chinese(client, grid_worker, person_a
     url = reverse("screening:paper")
     base = {"instrument": "PHQ-9", "assessed_on": "2026-11-21"}
     page = client.post(url, base | {"id_number": person_a.id_number, "answers": "0123"})
-    assert page.status_code == 400 and "应有 9 个答案" in page.content.decode()
+    assert page.status_code == 400 and "收到 4 个答案" in page.content.decode()
     page = client.post(url, base | {"id_number": person_a.id_number, "answers": "012301239"})
     assert "第9题" in page.content.decode()
     page = client.post(url, base | {"id_number": person_b.id_number, "answers": "000000000"})
