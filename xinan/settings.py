@@ -4,6 +4,7 @@ Zero configuration gives a working install on SQLite under var/; production sets
 XINAN_SECRET_KEY, XINAN_FIELD_KEYS, XINAN_HASH_KEY and XINAN_ALLOWED_HOSTS.
 """
 
+import json
 from pathlib import Path
 
 import dj_database_url
@@ -125,6 +126,10 @@ LOOKUP_HASH_KEY = env_secret("XINAN_HASH_KEY", VAR_DIR)
 
 # Aggregates hide cells with fewer people than this.
 SMALL_CELL_THRESHOLD = env_int("XINAN_SMALL_CELL_THRESHOLD", 5)
+# Screening instruments: licensed item text, and per-deployment cutoffs as JSON, e.g.
+# XINAN_INSTRUMENT_CUTOFFS='{"PHQ-9": {"min": 8}}' (see docs/instruments.md).
+INSTRUMENT_TEXT_DIR = env_str("XINAN_INSTRUMENT_TEXT_DIR", "") or None
+INSTRUMENT_CUTOFF_OVERRIDES = json.loads(env_str("XINAN_INSTRUMENT_CUTOFFS", "") or "{}")
 PLATFORM_NAME = env_str("XINAN_PLATFORM_NAME", "心安")
 NATIONAL_HOTLINE = env_str("XINAN_NATIONAL_HOTLINE", "12356")
 # Crisis alerts: minutes to acknowledge per level before escalation, the consumer's poll interval.
