@@ -1,8 +1,9 @@
 """Pytest plugin: Playwright (sync API) driving Debian's chromium against the live server.
 
-Fixtures: `browser` (one chromium per session), `page` and `mobile_page` (a fresh context per
-test, zh-CN, base_url = the live server), `live_url`, `login_as(page, user, password)` and
-`screenshot(page, name)` (PNGs under test-artifacts/screenshots/, gitignored).
+Fixtures: `browser` (one chromium per test module), `page` and `mobile_page` (a fresh context per
+test, zh-CN, base_url = the live server), `new_page` (further contexts), `live_url`,
+`login_as(page, user, password)` and `screenshot(page, name)` (PNGs under
+test-artifacts/screenshots/, gitignored).
 
 Nothing is downloaded: the chromium binary comes from the system (XINAN_CHROMIUM or
 /usr/bin/chromium). Without it, or without the playwright package, browser tests skip with a
@@ -38,7 +39,11 @@ def chromium_path() -> str:
     return os.environ.get("XINAN_CHROMIUM", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+# One Playwright and one chromium per test module, not per session: a sync Playwright keeps its
+# event loop marked as running in this thread, so while ours lives, a module that drives its own
+# `sync_playwright()` (xinan/crisis/tests/test_browser.py) would fail to start. Modules stay
+# contiguous after pytest-django's reordering, so this costs one launch (~0.5s) per module.
+@pytest.fixture(scope="module")
 def _playwright():
     if importlib.util.find_spec("playwright") is None:
         pytest.skip("playwright is not installed: pip install -e '.[dev]'")
@@ -49,7 +54,7 @@ def _playwright():
     manager.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(_playwright):
     executable = chromium_path()
     if not os.access(executable, os.X_OK):
@@ -101,6 +106,22 @@ def mobile_page(browser, live_url):
     )
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def new_page(browser, live_url):
+    """new_page(**context_options) → a page in a further context (a second user, say)."""
+    contexts = []
+
+    def make(**options):
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = _context(browser, live_url, **options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
 
 
 def login(page, user, password: str = PASSWORD, *, expect_success: bool = True):
