@@ -15,7 +15,7 @@ class WhereWhenForm(forms.Form):
     assessed_on = forms.DateField(
         label=_("测评日期"),
         initial=timezone.localdate,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     site = forms.CharField(label=_("地点"), max_length=200, required=False)
 
@@ -84,8 +84,12 @@ class CampaignForm(forms.Form):
     instruments = forms.MultipleChoiceField(
         label=_("量表"), widget=forms.CheckboxSelectMultiple, choices=()
     )
-    starts_on = forms.DateField(label=_("开始日期"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("结束日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(
+        label=_("开始日期"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    ends_on = forms.DateField(
+        label=_("结束日期"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
 
     def __init__(self, *args, prefixes, **kwargs):
         super().__init__(*args, **kwargs)

@@ -21,7 +21,7 @@ def test_it_takes_a_resident_through_a_self_assessment_on_a_phone(mobile_page, s
     page = mobile_page
     page.goto("/screening/")
     screenshot(page, "pick")
-    page.get_by_role("link", name="患者健康问卷").first.click()
+    page.locator("a[href^='/screening/take/PHQ-9/']").click()
     assert page.get_by_text("开始前请您了解").is_visible()
     screenshot(page, "consent")
     page.get_by_role("button", name="我已了解并同意，开始作答").click()
@@ -57,7 +57,7 @@ def test_it_resumes_a_self_assessment_after_leaving(mobile_page):
     page.get_by_role("button", name="我已了解并同意，开始作答").click()
     answer_all(page, [2, 2, 2])
     page.goto("/screening/")
-    page.get_by_role("link", name="患者健康问卷").first.click()  # the resume button
+    page.locator(".resume a").click()
     page.get_by_text("第 4 题，共 9 题").wait_for()
 
 
@@ -69,6 +69,7 @@ def test_it_lets_staff_type_paper_forms_fast(page, login_as, screenshot, areas):
     login_as(page, worker)
     page.goto("/screening/paper/")
     page.fill("input[name=id_number]", person.id_number)
+    page.select_option("select[name=instrument]", "PHQ-9")
     page.fill("input[name=answers]", "0123")
     page.keyboard.press("Enter")
     page.locator(".errorlist").first.wait_for()
