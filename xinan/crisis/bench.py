@@ -7,7 +7,7 @@ worker's open board in headless chromium.
 The server is the production layout (`xinan serve`: granian WSGI, the crisis consumer as an
 in-process thread). The bench process writes each event in its own transaction, as the
 screening app does but from another process, so the server's consumer finds it by polling
-(XINAN_CRISIS_POLL_SECONDS, 0.25 s) rather than by the in-process wake-up: the slower of the
+(XINAN_CRISIS_POLL_SECONDS, 0.1 s) rather than by the in-process wake-up: the slower of the
 two paths. The board polls its feed every 500 ms. Events are spaced by a random 0.1–0.6 s so
 they land at every phase of both polls. Prints one JSON line; BENCH_ALERTS (default 200).
 """
@@ -150,7 +150,7 @@ def _measure(base, session, area_code, outbox, transaction) -> list[float]:
             page.wait_for_function(
                 "n => document.querySelectorAll('tr.alert-row').length >= n",
                 arg=n,
-                polling=5,
+                polling="mutation",
                 timeout=10_000,
             )
             latencies.append(time.perf_counter() - saved)

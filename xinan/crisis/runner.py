@@ -119,7 +119,7 @@ def loop(stop: threading.Event, interval: float) -> None:
 
 
 def poll_interval() -> float:
-    return float(getattr(settings, "CRISIS_POLL_SECONDS", 0.25))
+    return float(getattr(settings, "CRISIS_POLL_SECONDS", 0.1))
 
 
 def start_background() -> threading.Thread | None:
