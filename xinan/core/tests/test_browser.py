@@ -79,6 +79,7 @@ def test_the_area_admin_filters_the_audit_log_and_exports_csv(
 
 def test_the_audit_log_is_not_for_grid_workers(page, login_as, grid_worker):
     login_as(page, grid_worker)
+    assert "审计日志" not in page.inner_text("nav.mainnav")  # no link to a page that 404s
     assert page.goto("/audit/").status == 404
     assert page.goto("/audit/export.csv").status == 404
 

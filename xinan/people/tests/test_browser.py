@@ -157,3 +157,16 @@ def test_break_the_glass_then_the_area_admin_reviews_it(
     grant.refresh_from_db()
     assert grant.reviewed_at is not None and grant.review_note == "已电话核实"
     assert AuditEntry.objects.filter(action="core.break_glass.open").exists()
+
+
+def test_a_grid_worker_on_a_phone_gets_the_list_without_sideways_scrolling(
+    mobile_page, login_as, grid_worker, person_a, screenshot
+):
+    login_as(mobile_page, grid_worker)
+    mobile_page.goto("/people/")
+    assert mobile_page.locator("tbody tr").count() == 1
+    screenshot(mobile_page, "list-phone")
+    assert mobile_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    mobile_page.goto(f"/people/{person_a.pk}/")
+    screenshot(mobile_page, "detail-phone")
+    assert mobile_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
