@@ -109,6 +109,7 @@ def test_another_towns_grid_worker_gets_a_404(page, login_as, other_grid_worker,
     login_as(page, other_grid_worker)
     response = page.goto(f"/people/{person_a.pk}/")
     assert response.status == 404
+    assert "页面不存在" in page.inner_text("h1")  # the site's own page, in Chinese
     assert "张三" not in page.content()
     assert page.goto(f"/people/{person_a.pk}/edit/").status == 404
     assert page.goto("/people/999999/").status == 404  # missing looks the same
