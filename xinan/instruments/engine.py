@@ -11,11 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from xinan.instruments.errors import InstrumentError
+from xinan.instruments.errors import InstrumentError, _
 from xinan.instruments.model import Instrument
 from xinan.instruments.registry import cutoff_override
 
 LEVEL_ORDER = {"yellow": 1, "orange": 2, "red": 3}
+# What a skipped or unanswered item looks like in typed answers.
+SKIPPED = ("", "-")
 
 __all__ = ["InstrumentError", "ScoreResult", "parse_answers", "score"]
 
@@ -61,43 +63,55 @@ def _number(value: Any) -> int | float:
 
 def parse_answers(instrument: Instrument, text: str) -> dict[str, Any]:
     """Turn 'a,b,c' (or 'key=value,…' for PSQI) into {item_id: code}, or raise with the reason."""
-    text = (text or "").strip()
+    # Full-width commas come from Chinese input methods; treat them as the ASCII separator.
+    text = (text or "").replace("，", ",").strip()
     if not text:
-        raise InstrumentError("没有填写任何答案")
+        raise InstrumentError(_("没有填写任何答案"))
     if instrument.answer_format == "key_value":
         answers: dict[str, Any] = {}
         for part in text.split(","):
             if "=" not in part:
-                raise InstrumentError(f"“{part.strip()}”应写成 键=值，例如 q2=30")
+                raise InstrumentError(_("“%(part)s”应写成 键=值，例如 q2=30"), part=part.strip())
             key, value = (p.strip() for p in part.split("=", 1))
             answers[key] = value
         return answers
-    parts = [p.strip() for p in text.replace("，", ",").split(",")]
+    parts = [p.strip() for p in text.split(",")]
     if len(parts) == 1 and len(text) == len(instrument.items) and text.isdigit():
         parts = list(text)  # fast paper entry: "0123…" one digit per item
     if len(parts) != len(instrument.items):
-        raise InstrumentError(
-            f"{instrument.code} 有 {len(instrument.items)} 个条目，收到 {len(parts)} 个答案"
-        )
+        raise _wrong_count(instrument, len(parts))
     answers = {}
     for item, part in zip(instrument.items, parts, strict=True):
-        if part in ("", "-"):
+        if part in SKIPPED:
             answers[item.id] = None
             continue
         try:
             answers[item.id] = int(part)
         except ValueError:
-            raise InstrumentError(f"第{item.number}题的答案“{part}”不是数字") from None
+            raise _not_a_number(item.number, part) from None
     return answers
+
+
+def _wrong_count(instrument: Instrument, count: int) -> InstrumentError:
+    return InstrumentError(
+        _("%(code)s 有 %(items)s 个条目，收到 %(count)s 个答案"),
+        code=instrument.code,
+        items=len(instrument.items),
+        count=count,
+    )
+
+
+def _not_a_number(number: int, answer: Any) -> InstrumentError:
+    return InstrumentError(
+        _("第%(number)s题的答案“%(answer)s”不是数字"), number=number, answer=answer
+    )
 
 
 def _as_mapping(instrument: Instrument, answers: Mapping | Sequence) -> dict[str, Any]:
     if isinstance(answers, Mapping):
         return {str(k): v for k, v in answers.items()}
     if len(answers) != len(instrument.items):
-        raise InstrumentError(
-            f"{instrument.code} 有 {len(instrument.items)} 个条目，收到 {len(answers)} 个答案"
-        )
+        raise _wrong_count(instrument, len(answers))
     return {item.id: a for item, a in zip(instrument.items, answers, strict=True)}
 
 
@@ -106,23 +120,28 @@ def item_values(instrument: Instrument, answers: Mapping | Sequence) -> dict[str
     mapping = _as_mapping(instrument, answers)
     unknown = set(mapping) - {item.id for item in instrument.items}
     if unknown:
-        raise InstrumentError(f"{instrument.code} 没有条目 {', '.join(sorted(unknown))}")
+        raise InstrumentError(
+            _("%(code)s 没有条目 %(items)s"), code=instrument.code, items=", ".join(sorted(unknown))
+        )
     values: dict[str, int | None] = {}
     for item in instrument.items:
         code = mapping.get(item.id)
-        if code is None or code == "":
+        if code is None or (isinstance(code, str) and code.strip() in SKIPPED):
             values[item.id] = None
             continue
         try:
             code = int(code)
         except (TypeError, ValueError):
-            raise InstrumentError(f"第{item.number}题的答案“{code}”不是数字") from None
+            raise _not_a_number(item.number, code) from None
         try:
             values[item.id] = item.value_of(code)
         except KeyError:
             allowed = "、".join(str(o.code) for o in item.options)
             raise InstrumentError(
-                f"第{item.number}题的答案 {code} 超出范围（可选：{allowed}）"
+                _("第%(number)s题的答案 %(answer)s 超出范围（可选：%(allowed)s）"),
+                number=item.number,
+                answer=code,
+                allowed=allowed,
             ) from None
     return values
 
@@ -162,6 +181,15 @@ def _band_and_positive(
     return band, positive
 
 
+def require_critical_items(instrument: Instrument, values: Mapping[str, Any]) -> None:
+    """A critical item (e.g. PHQ-9 item 9) must be answered: missing-data rules may impute a
+    total, but nobody may impute whether a person thinks of ending their life."""
+    for item_id in dict.fromkeys(instrument.critical_items):
+        item = instrument.item(item_id)
+        if values.get(item_id) is None and not item.skippable:
+            raise InstrumentError(_("第%(number)s题是危机条目，必须作答"), number=item.number)
+
+
 def critical_hits(instrument: Instrument, values: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Critical items that fired, each with its highest level; any total score."""
     hits: dict[str, dict[str, Any]] = {}
@@ -181,14 +209,17 @@ def score(instrument: Instrument, answers: Mapping | Sequence) -> ScoreResult:
 
         return scorers.get(instrument.scoring["scorer"])(instrument, answers)
     values = item_values(instrument, answers)
+    require_critical_items(instrument, values)
     scored = [item for item in instrument.items if item.scored]
     missing = [item.id for item in scored if values[item.id] is None and not item.skippable]
     max_missing = instrument.scoring.get("max_missing", 0)
     if len(missing) > max_missing:
         raise InstrumentError(
-            f"{instrument.code} 有 {len(missing)} 个条目未作答（第"
-            + "、".join(str(instrument.item(m).number) for m in missing)
-            + f"题），最多允许缺 {max_missing} 个"
+            _("%(code)s 有 %(count)s 个条目未作答（第%(numbers)s题），最多允许缺 %(max)s 个"),
+            code=instrument.code,
+            count=len(missing),
+            numbers="、".join(str(instrument.item(m).number) for m in missing),
+            max=max_missing,
         )
     answered = [values[item.id] for item in scored if values[item.id] is not None]
     total: float = sum(answered)

@@ -68,6 +68,8 @@ class Instrument:
     loinc: dict[str, Any] = field(default_factory=dict)
     answer_format: str = "codes"
     source_file: str = ""
+    stem_zh: str | None = None
+    stem_en: str | None = None
 
     @property
     def critical_items(self) -> list[str]:

@@ -1,8 +1,9 @@
 """Loads every instrument definition once, validates it, and applies deployment overrides.
 
 Definitions ship in `definitions/`. A deployment that holds a licence for an instrument's item
-text puts a file with the same code and version (items with `id` and `text` only) in the folder
-named by the INSTRUMENT_TEXT_DIR setting; its texts are merged in at load time.
+text puts a file with the same code and version (items with `id`, `text` and optionally option
+labels; text_schema.json) in the folder named by the INSTRUMENT_TEXT_DIR setting; its wording is
+merged in at load time, matched by code + version + item id (options by code).
 """
 
 import functools
@@ -14,11 +15,12 @@ from typing import Any
 import jsonschema
 import yaml
 
-from xinan.instruments.errors import InstrumentError
+from xinan.instruments.errors import InstrumentError, _
 from xinan.instruments.model import Band, CriticalRule, Instrument, Item, Option
 
 DEFINITIONS = Path(__file__).resolve().parent / "definitions"
 SCHEMA = json.loads((Path(__file__).resolve().parent / "schema.json").read_text())
+TEXT_SCHEMA = json.loads((Path(__file__).resolve().parent / "text_schema.json").read_text())
 
 
 def normalise_code(code: str) -> str:
@@ -39,47 +41,115 @@ def _read(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise InstrumentError(f"{path.name}: YAML 格式错误：{exc}") from None
+        raise InstrumentError(
+            _("%(file)s: YAML 格式错误：%(error)s"), file=path.name, error=exc
+        ) from None
     if not isinstance(data, dict):
-        raise InstrumentError(f"{path.name}: 文件内容应为一个映射")
+        raise InstrumentError(_("%(file)s: 文件内容应为一个映射"), file=path.name)
     return data
 
 
-def validate_definition(data: dict, source: str) -> None:
+def _validate(schema: dict, data: dict, source: str) -> None:
     errors = sorted(
-        jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.path)
+        jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path)
     )
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.path) or "(根)"
-        raise InstrumentError(f"{source}: {where}: {first.message}")
+        raise InstrumentError(
+            _("%(file)s: %(where)s: %(error)s"), file=source, where=where, error=first.message
+        )
 
 
-def build(data: dict, source: str, texts: dict[str, dict] | None = None) -> Instrument:
+def validate_definition(data: dict, source: str) -> None:
+    _validate(SCHEMA, data, source)
+
+
+def _fail(source: str, where: str, message: str, **params: Any) -> InstrumentError:
+    return InstrumentError(
+        _("%(file)s: %(where)s: %(problem)s"),
+        file=source,
+        where=where,
+        problem=message % params if params else message,
+    )
+
+
+def _options(raw: dict, number: int, option_sets: dict, source: str) -> tuple[Option, ...]:
+    options = raw.get("options", [])  # none: a free entry such as a time or minutes
+    if isinstance(options, str):
+        if options not in option_sets:
+            raise _fail(source, f"items/{number}", _("未定义的选项集 %(name)s"), name=options)
+        options = option_sets[options]
+    parsed = tuple(
+        Option(code=o[0], value=o[3] if len(o) > 3 else o[0], label_zh=o[1], label_en=o[2])
+        for o in options
+    )
+    codes = [o.code for o in parsed]
+    if len(set(codes)) != len(codes):
+        raise _fail(source, f"items/{number}", _("选项代码重复"))
+    if raw.get("reverse"):
+        # Reverse scoring mirrors the values (0-1-2-3 → 3-2-1-0); the codes stay as printed.
+        low, high = min(o.value for o in parsed), max(o.value for o in parsed)
+        parsed = tuple(o._replace(value=low + high - o.value) for o in parsed)
+    return parsed
+
+
+def _relabel(
+    options: tuple[Option, ...], labels: list | None, source: str, item_id: str
+) -> tuple[Option, ...]:
+    """Option wording from a licensed text file, matched by code; values are never changed."""
+    if not labels:
+        return options
+    by_code = {label[0]: label for label in labels}
+    unknown = set(by_code) - {o.code for o in options}
+    if unknown:
+        raise _fail(
+            source,
+            f"items/{item_id}/options",
+            _("没有这些选项代码：%(codes)s"),
+            codes=", ".join(str(c) for c in sorted(unknown)),
+        )
+    return tuple(
+        o._replace(label_zh=by_code[o.code][1], label_en=by_code[o.code][2])
+        if o.code in by_code
+        else o
+        for o in options
+    )
+
+
+def _check_bands(bands: tuple[Band, ...], source: str) -> None:
+    ordered = sorted((b for b in bands if b.min <= b.max), key=lambda b: b.min)
+    if len(ordered) != len(bands):
+        raise _fail(source, "bands", _("分级的下限大于上限"))
+    for lower, upper in zip(ordered, ordered[1:], strict=False):
+        if upper.min <= lower.max:
+            raise _fail(source, "bands", _("分级 %(a)s 与 %(b)s 重叠"), a=lower.code, b=upper.code)
+
+
+def build(data: dict, source: str, texts: dict[str, Any] | None = None) -> Instrument:
+    """An Instrument from one definition, with a licensed deployment's wording merged in."""
     validate_definition(data, source)
+    texts = texts or {}
+    text_source = texts.get("source", source)
+    installed = texts.get("items", {})
     option_sets = data.get("option_sets", {})
     items = []
     for number, raw in enumerate(data["items"], start=1):
-        options = raw.get("options", [])  # none: a free entry such as a time or minutes
-        if isinstance(options, str):
-            if options not in option_sets:
-                raise InstrumentError(f"{source}: items/{number}: 未定义的选项集 {options}")
-            options = option_sets[options]
-        parsed = tuple(
-            Option(code=o[0], value=o[3] if len(o) > 3 else o[0], label_zh=o[1], label_en=o[2])
-            for o in options
+        extra = installed.get(raw["id"], {})
+        options = _relabel(
+            _options(raw, number, option_sets, source),
+            extra.get("options"),
+            text_source,
+            raw["id"],
         )
-        if raw.get("reverse"):
-            low, high = min(o.value for o in parsed), max(o.value for o in parsed)
-            parsed = tuple(o._replace(value=low + high - o.value) for o in parsed)
-        text = (texts or {}).get(raw["id"]) or raw.get("text") or {}
+        text = extra.get("text") or raw.get("text") or {}
         items.append(
             Item(
                 id=raw["id"],
                 number=number,
                 text_zh=text.get("zh"),
                 text_en=text.get("en"),
-                options=parsed,
+                options=options,
                 reverse=raw.get("reverse", False),
                 scored=raw.get("scored", True),
                 skippable=raw.get("skippable", False),
@@ -88,19 +158,29 @@ def build(data: dict, source: str, texts: dict[str, dict] | None = None) -> Inst
         )
     ids = [item.id for item in items]
     if len(set(ids)) != len(ids):
-        raise InstrumentError(f"{source}: 条目编号重复")
+        raise _fail(source, "items", _("条目编号重复"))
+    unknown = set(installed) - set(ids)
+    if unknown:
+        raise _fail(
+            text_source, "items", _("量表没有这些条目：%(ids)s"), ids=", ".join(sorted(unknown))
+        )
     for rule in data.get("critical", []):
         if rule["item"] not in ids:
-            raise InstrumentError(f"{source}: critical: 条目 {rule['item']} 不存在")
+            raise _fail(source, "critical", _("条目 %(item)s 不存在"), item=rule["item"])
     for name, sub in data.get("subscales", {}).items():
         missing = set(sub["items"]) - set(ids)
         if missing:
-            raise InstrumentError(f"{source}: subscales/{name}: 条目 {sorted(missing)} 不存在")
+            raise _fail(
+                source, f"subscales/{name}", _("条目 %(items)s 不存在"), items=sorted(missing)
+            )
     bands = tuple(
         Band(code=b["code"], min=b["min"], max=b["max"], label_zh=b["zh"], label_en=b["en"])
         for b in data.get("bands", [])
     )
-    text_installed = all(item.text_zh for item in items)
+    if data["scoring"]["method"] != "custom":
+        # Custom scorers (the C-SSRS triage) pick their band by code, not by score range.
+        _check_bands(bands, source)
+    stem = texts.get("stem") or data.get("stem") or {}
     return Instrument(
         code=data["code"],
         version=str(data["version"]),
@@ -112,7 +192,7 @@ def build(data: dict, source: str, texts: dict[str, dict] | None = None) -> Inst
         licence=data["licence"]["id"],
         licence_note=data["licence"]["note"],
         citation=data["citation"],
-        text_installed=text_installed,
+        text_installed=all(item.text_zh for item in items),
         scoring=data["scoring"],
         bands=bands,
         positive=data.get("positive"),
@@ -121,21 +201,34 @@ def build(data: dict, source: str, texts: dict[str, dict] | None = None) -> Inst
         loinc=data.get("loinc", {}),
         answer_format=data.get("answer_format", "codes"),
         source_file=source,
+        stem_zh=stem.get("zh"),
+        stem_en=stem.get("en"),
     )
 
 
-def _licensed_texts(text_dir: str | None) -> dict[tuple[str, str], dict[str, dict]]:
-    """Item texts a licensed deployment installed: {(code, version): {item_id: text}}."""
-    found: dict[tuple[str, str], dict[str, dict]] = {}
+def _key(data: dict) -> tuple[str, str]:
+    return normalise_code(str(data.get("code", ""))), str(data.get("version", ""))
+
+
+def _licensed_texts(text_dir: str | None) -> dict[tuple[str, str], dict[str, Any]]:
+    """Wording a licensed deployment installed: {(code, version): {source, stem, items}}."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
     if not text_dir:
         return found
     folder = Path(text_dir)
     if not folder.is_dir():
-        raise InstrumentError(f"INSTRUMENT_TEXT_DIR 不是目录：{folder}")
-    for path in sorted(folder.glob("*.yaml")):
+        raise InstrumentError(_("INSTRUMENT_TEXT_DIR 不是目录：%(path)s"), path=folder)
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
         data = _read(path)
-        key = (normalise_code(str(data.get("code", ""))), str(data.get("version", "")))
-        found[key] = {str(i["id"]): i.get("text", {}) for i in data.get("items", [])}
+        _validate(TEXT_SCHEMA, data, path.name)
+        if _key(data) in found:
+            other = found[_key(data)]["source"]
+            raise _fail(path.name, "code", _("与 %(other)s 是同一量表同一版本"), other=other)
+        found[_key(data)] = {
+            "source": path.name,
+            "stem": data.get("stem"),
+            "items": {str(item["id"]): item for item in data["items"]},
+        }
     return found
 
 
@@ -143,11 +236,22 @@ def _licensed_texts(text_dir: str | None) -> dict[tuple[str, str], dict[str, dic
 def _load(text_dir: str | None) -> dict[str, dict[str, Instrument]]:
     texts = _licensed_texts(text_dir)
     registry: dict[str, dict[str, Instrument]] = {}
+    sources: dict[tuple[str, str], str] = {}
     for path in sorted(DEFINITIONS.glob("*.yaml")):
         data = _read(path)
-        key = (normalise_code(str(data.get("code", ""))), str(data.get("version", "")))
-        instrument = build(data, path.name, texts.get(key))
+        if _key(data) in sources:
+            raise _fail(
+                path.name, "code", _("与 %(other)s 是同一量表同一版本"), other=sources[_key(data)]
+            )
+        sources[_key(data)] = path.name
+        instrument = build(data, path.name, texts.get(_key(data)))
         registry.setdefault(normalise_code(instrument.code), {})[instrument.version] = instrument
+    orphans = set(texts) - set(sources)
+    if orphans:
+        # A licensed text file whose code or version matches nothing would otherwise be ignored
+        # silently, and the deployment would wonder why the scale still has no wording.
+        first = texts[sorted(orphans)[0]]["source"]
+        raise _fail(first, "code", _("没有对应的量表定义（代码与版本须与内置定义一致）"))
     return registry
 
 
@@ -158,11 +262,11 @@ def load_registry() -> dict[str, dict[str, Instrument]]:
 def get_instrument(code: str, version: str | None = None) -> Instrument:
     versions = load_registry().get(normalise_code(code))
     if not versions:
-        raise InstrumentError(f"没有这个量表：{code}")
+        raise InstrumentError(_("没有这个量表：%(code)s"), code=code)
     if version is None:
         return versions[max(versions, key=lambda v: [int(p) for p in re.findall(r"\d+", v)])]
     if version not in versions:
-        raise InstrumentError(f"量表 {code} 没有版本 {version}")
+        raise InstrumentError(_("量表 %(code)s 没有版本 %(version)s"), code=code, version=version)
     return versions[version]
 
 

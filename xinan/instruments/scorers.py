@@ -10,7 +10,7 @@ from xinan.instruments.engine import (
     critical_hits,
     item_values,
 )
-from xinan.instruments.errors import InstrumentError
+from xinan.instruments.errors import InstrumentError, _
 from xinan.instruments.model import Instrument
 
 Scorer = Callable[[Instrument, Any], ScoreResult]
@@ -29,7 +29,7 @@ def get(name: str) -> Scorer:
     try:
         return _SCORERS[name]
     except KeyError:
-        raise InstrumentError(f"未注册的计分函数：{name}") from None
+        raise InstrumentError(_("未注册的计分函数：%(name)s"), name=name) from None
 
 
 def _result(
@@ -64,19 +64,35 @@ def _clock(value: Any, key: str) -> dt.time:
         hours, minutes = str(value).strip().split(":")
         return dt.time(int(hours), int(minutes))
     except (ValueError, TypeError):
-        raise InstrumentError(f"{key} 应为时刻，例如 23:30") from None
+        raise InstrumentError(_("%(key)s 应为时刻，例如 23:30"), key=key) from None
 
 
 def _num(answers: Mapping, key: str, low: float, high: float) -> float:
     if key not in answers or answers[key] in (None, ""):
-        raise InstrumentError(f"PSQI 缺少 {key}")
+        raise InstrumentError(_("PSQI 缺少 %(key)s"), key=key)
     try:
         value = float(answers[key])
     except (TypeError, ValueError):
-        raise InstrumentError(f"{key} 的值“{answers[key]}”不是数字") from None
+        raise InstrumentError(
+            _("%(key)s 的值“%(value)s”不是数字"), key=key, value=answers[key]
+        ) from None
     if not low <= value <= high:
-        raise InstrumentError(f"{key} 的值 {answers[key]} 超出范围（{low:g}–{high:g}）")
+        raise InstrumentError(
+            _("%(key)s 的值 %(value)s 超出范围（%(low)s–%(high)s）"),
+            key=key,
+            value=answers[key],
+            low=f"{low:g}",
+            high=f"{high:g}",
+        )
     return value
+
+
+def _choice(answers: Mapping, key: str) -> int:
+    """A 0–3 option code: a whole number, so "1.5" is refused rather than truncated."""
+    value = _num(answers, key, 0, 3)
+    if not value.is_integer():
+        raise InstrumentError(_("%(key)s 的值 %(value)s 应为整数 0–3"), key=key, value=answers[key])
+    return int(value)
 
 
 def _bucket(value: float, limits: Sequence[float]) -> int:
@@ -93,16 +109,20 @@ PSQI_KEYS = ["q1", "q2", "q3", "q4", *[f"q5{c}" for c in "abcdefghij"], "q6", "q
 @register("psqi")
 def psqi(instrument: Instrument, answers: Any) -> ScoreResult:
     if not isinstance(answers, Mapping):
-        raise InstrumentError("PSQI 的答案应为 键=值 列表，例如 q1=23:00,q2=20,…")
+        raise InstrumentError(_("PSQI 的答案应为 键=值 列表，例如 q1=23:00,q2=20,…"))
     answers = {str(k).lower(): v for k, v in answers.items()}
     unknown = set(answers) - set(PSQI_KEYS)
     if unknown:
-        raise InstrumentError(f"PSQI 没有这些键：{', '.join(sorted(unknown))}")
+        raise InstrumentError(_("PSQI 没有这些键：%(keys)s"), keys=", ".join(sorted(unknown)))
     bedtime, rise = _clock(answers.get("q1"), "q1"), _clock(answers.get("q3"), "q3")
     latency = _num(answers, "q2", 0, 720)
     hours = _num(answers, "q4", 0, 24)
-    q5 = {c: int(_num(answers, f"q5{c}", 0, 3)) for c in "abcdefghij"}
-    q6, q7, q8, q9 = (int(_num(answers, k, 0, 3)) for k in ("q6", "q7", "q8", "q9"))
+    # 5j is "other reason(s), please describe" and is blank when there is no other reason, so
+    # a missing 5j counts as 0 (our choice, docs/instruments.md); every other item is required.
+    if answers.get("q5j") in (None, ""):
+        answers["q5j"] = 0
+    q5 = {c: _choice(answers, f"q5{c}") for c in "abcdefghij"}
+    q6, q7, q8, q9 = (_choice(answers, k) for k in ("q6", "q7", "q8", "q9"))
     c1 = q6
     c2 = _bucket(_bucket(latency, [15, 30, 60]) + q5["a"], [0, 2, 4])
     c3 = 0 if hours > 7 else 1 if hours >= 6 else 2 if hours >= 5 else 3
@@ -138,7 +158,7 @@ def scl90(instrument: Instrument, answers: Any) -> ScoreResult:
     values = item_values(instrument, answers)
     missing = [k for k, v in values.items() if v is None]
     if missing:
-        raise InstrumentError(f"SCL-90 有 {len(missing)} 个条目未作答，需全部作答")
+        raise InstrumentError(_("SCL-90 有 %(count)s 个条目未作答，需全部作答"), count=len(missing))
     total = sum(values.values())
     positive_items = sum(1 for v in values.values() if v >= 2)
     negative_items = 90 - positive_items
@@ -181,13 +201,15 @@ def scl90(instrument: Instrument, answers: Any) -> ScoreResult:
 def cssrs_screener(instrument: Instrument, answers: Any) -> ScoreResult:
     values = item_values(instrument, answers)
     if values["q1"] is None or values["q2"] is None or values["q6"] is None:
-        raise InstrumentError("C-SSRS 筛查的第1、2、6题必须作答")
+        raise InstrumentError(_("C-SSRS 筛查的第1、2、6题必须作答"))
     if values["q2"] == 1 and any(values[q] is None for q in ("q3", "q4", "q5")):
-        raise InstrumentError("第2题回答“是”时，第3–5题必须作答")
+        raise InstrumentError(_("第2题回答“是”时，第3–5题必须作答"))
     if values["q2"] == 0 and any(values[q] for q in ("q3", "q4", "q5")):
-        raise InstrumentError("第2题回答“否”时，第3–5题应跳过（填 -）")
+        raise InstrumentError(_("第2题回答“否”时，第3–5题应跳过（填 -）"))
     if values["q6"] == 1 and values["q6b"] is None:
-        raise InstrumentError("第6题回答“是”时，须回答是否在过去3个月内")
+        raise InstrumentError(_("第6题回答“是”时，须回答是否在过去3个月内"))
+    if values["q6"] == 0 and values["q6b"]:
+        raise InstrumentError(_("第6题回答“否”时，“过去3个月内”应跳过（填 -）"))
     yes = {k for k, v in values.items() if v == 1}
     if yes & {"q4", "q5"} or {"q6", "q6b"} <= yes:
         risk = "high"
@@ -197,20 +219,23 @@ def cssrs_screener(instrument: Instrument, answers: Any) -> ScoreResult:
         risk = "low"
     else:
         risk = "none"
-    fired = []
-    for item in ("q4", "q5", "q6b"):
-        if item in yes and (item != "q6b" or "q6" in yes):
-            fired.append({"item": item, "level": "red", "answer": 1})
-    if risk == "moderate":
-        fired.extend(
-            {"item": item, "level": "orange", "answer": 1} for item in ("q3", "q6") if item in yes
-        )
+    # The items that decided the triage, at its colour (Columbia/cliot: low yellow, moderate
+    # orange, high red). Low risk is still a positive screen: a wish to be dead or any suicidal
+    # thought needs a person to follow up, even when it is not an emergency.
+    deciding = {
+        "high": ("q4", "q5", "q6b"),
+        "moderate": ("q3", "q6"),
+        "low": ("q1", "q2"),
+        "none": (),
+    }[risk]
+    level = {"high": "red", "moderate": "orange", "low": "yellow"}.get(risk, "")
+    fired = [{"item": item, "level": level, "answer": 1} for item in deciding if item in yes]
     total = sum(1 for k in ("q1", "q2", "q3", "q4", "q5", "q6") if k in yes)
     return _result(
         instrument,
         total,
         critical=fired,
-        positive=risk in ("moderate", "high"),
+        positive=risk != "none",
         band_code=risk,
         subscales={"risk": risk},
     )

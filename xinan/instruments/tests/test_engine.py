@@ -136,11 +136,28 @@ def test_phq9_item_9_is_critical_at_any_total():
     assert run("PHQ-9", "3,3,3,3,3,3,3,3,0").critical == []
 
 
-def test_phq9_imputes_up_to_two_missing_and_refuses_three():
-    result = run("PHQ-9", "2,2,2,2,2,2,2,-,-")
-    assert result.total == 18 and result.imputed and result.missing == ["8", "9"]
+def test_it_imputes_up_to_two_missing_phq9_items_and_refuses_three():
+    # 6×2 + 1 = 13 over 7 answered items → 13 × 9/7 = 16.7 → 17 (mean imputation, rounded).
+    result = run("PHQ-9", "2,2,2,2,2,2,-,-,1")
+    assert result.total == 17 and result.imputed and result.missing == ["7", "8"]
+    assert result.band == "moderately_severe"
     with pytest.raises(InstrumentError, match="3 个条目未作答.*最多允许缺 2 个"):
-        run("PHQ-9", "2,2,2,2,2,2,-,-,-")
+        run("PHQ-9", "2,2,2,2,2,-,-,-,0")
+
+
+@pytest.mark.parametrize(
+    ("code", "answers", "number"),
+    [
+        ("PHQ-9", "2,2,2,2,2,2,2,2,-", 9),
+        ("PHQ-A", "1,1,1,1,1,1,1,1,0,0,1,-,0", 12),
+        ("EPDS", "0,0,0,0,0,0,0,0,0,-", 10),
+        ("SDS", ",".join(["1"] * 18 + ["-", "1"]), 19),
+    ],
+)
+def test_it_never_imputes_a_critical_item(code, answers, number):
+    # Missing-data rules may estimate a total; whether someone thinks of suicide is never guessed.
+    with pytest.raises(InstrumentError, match=f"第{number}题是危机条目，必须作答"):
+        run(code, answers)
 
 
 def test_gad7_allows_one_missing_answer():
@@ -340,7 +357,8 @@ def test_scl90_indices_and_positive_rules():
     ("answers", "risk", "positive", "critical_items"),
     [
         ("0,0,-,-,-,0,-", "none", False, []),
-        ("1,0,-,-,-,0,-", "low", False, []),
+        ("1,0,-,-,-,0,-", "low", True, ["q1"]),
+        ("1,1,0,0,0,0,-", "low", True, ["q1", "q2"]),
         ("1,1,1,0,0,0,-", "moderate", True, ["q3"]),
         ("1,1,0,1,0,0,-", "high", True, ["q4"]),
         ("1,1,1,1,1,0,-", "high", True, ["q4", "q5"]),
@@ -352,8 +370,8 @@ def test_cssrs_screener_triage(answers, risk, positive, critical_items):
     result = run("C-SSRS-SCREENER", answers)
     assert result.band == risk and result.positive == positive
     assert sorted(c["item"] for c in result.critical) == critical_items
-    if risk == "high":
-        assert {c["level"] for c in result.critical} == {"red"}
+    level = {"none": None, "low": "yellow", "moderate": "orange", "high": "red"}[risk]
+    assert {c["level"] for c in result.critical} == ({level} if level else set())
 
 
 @pytest.mark.parametrize(
@@ -362,6 +380,7 @@ def test_cssrs_screener_triage(answers, risk, positive, critical_items):
         ("1,1,-,-,-,0,-", "第3–5题必须作答"),
         ("1,0,1,-,-,0,-", "第3–5题应跳过"),
         ("0,0,-,-,-,1,-", "过去3个月"),
+        ("0,0,-,-,-,0,1", "第6题回答“否”时"),
     ],
 )
 def test_cssrs_screener_skip_logic(answers, message):

@@ -30,6 +30,72 @@ def test_a_broken_definition_is_rejected_naming_file_and_field():
         registry.build(data, "bad.yaml")
 
 
+def write_yaml(path, data):
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def test_it_rejects_overlapping_bands_and_duplicate_option_codes():
+    data = definition()
+    data["bands"][1]["min"] = 4  # mild 4–9 overlaps minimal 0–4
+    with pytest.raises(InstrumentError, match="bad.yaml: bands: 分级 minimal 与 mild 重叠"):
+        registry.build(data, "bad.yaml")
+    data = definition()
+    data["option_sets"]["freq"][1][0] = 0
+    with pytest.raises(InstrumentError, match="bad.yaml: items/1: 选项代码重复"):
+        registry.build(data, "bad.yaml")
+
+
+def test_it_merges_licensed_option_wording_by_code_and_keeps_the_scoring(tmp_path, settings):
+    write_yaml(
+        tmp_path / "epds-zh.yaml",
+        {
+            "code": "epds",
+            "version": 1,
+            "items": [
+                {
+                    "id": "3",
+                    "text": {"zh": "许可文本三"},
+                    "options": [[0, "是，大多数时候", "Yes, most of the time"]],
+                }
+            ],
+        },
+    )
+    settings.INSTRUMENT_TEXT_DIR = str(tmp_path)
+    epds = registry.get_instrument("EPDS")
+    item3 = epds.item("3")
+    assert item3.text_zh == "许可文本三" and item3.options[0].label_zh == "是，大多数时候"
+    assert item3.options[0].value == 3  # reverse item: the top option still scores 3
+    assert item3.options[1].label_zh == "第二个选项"  # codes not in the file keep the default
+    assert not epds.text_installed  # nine items still have no wording
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"code": "EPDS", "version": "1", "items": [{"id": "11"}]},
+            "t.yaml: items: 量表没有这些条目：11",
+        ),
+        (
+            {"code": "EPDS", "version": "1", "items": [{"id": "1", "options": [[7, "x", "x"]]}]},
+            "t.yaml: items/1/options: 没有这些选项代码：7",
+        ),
+        (
+            {"code": "EPDS", "version": "9", "items": [{"id": "1"}]},
+            "t.yaml: code: 没有对应的量表定义",
+        ),
+        ({"code": "EPDS", "version": "1", "items": [{"id": "1", "txt": "x"}]}, "t.yaml: items/0"),
+    ],
+)
+def test_a_broken_licensed_text_file_is_named(tmp_path, settings, data, message):
+    write_yaml(tmp_path / "t.yaml", data)
+    settings.INSTRUMENT_TEXT_DIR = str(tmp_path)
+    with pytest.raises(InstrumentError, match=message):
+        registry.load_registry()
+    errors = check_instrument_definitions(None)
+    assert len(errors) == 1 and errors[0].id == "xinan.E101" and "t.yaml" in errors[0].msg
+
+
 def test_a_licensed_deployment_loads_item_text(tmp_path, settings):
     (tmp_path / "epds.yaml").write_text(
         yaml.safe_dump(
@@ -65,6 +131,14 @@ def test_the_score_command_prints_json(capsys):
     assert data["band"] == "moderate" and data["band_label"] == "中度抑郁症状"
     assert data["positive"] is True
     assert data["critical"] == [{"item": "9", "level": "red", "answer": 1}]
+
+
+def test_it_scores_a_named_version_from_the_command_line(capsys):
+    call_command("score", "GAD-7", "3,3,3,3,3,3,3", "--version", "1")
+    data = json.loads(capsys.readouterr().out)
+    assert (data["version"], data["total"], data["band"]) == ("1", 21, "severe")
+    with pytest.raises(CommandError, match="量表 GAD-7 没有版本 2"):
+        call_command("score", "GAD-7", "3,3,3,3,3,3,3", version="2")
 
 
 def test_the_score_command_fails_clearly():
