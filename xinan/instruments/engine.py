@@ -159,16 +159,41 @@ def _standard(instrument: Instrument, total: float) -> float | None:
     return raw
 
 
+def band_for(instrument: Instrument, value: float, edges: Mapping[str, float] | None = None):
+    """The band holding value; `edges` (a deployment override) moves bands' lower limits, and
+    each band then runs up to the next one's limit, so moving a cutoff leaves no gap."""
+    if not edges:
+        return instrument.band_for(value)
+    bands = sorted(instrument.bands, key=lambda b: b.min)
+    lows = [edges.get(b.code, b.min) for b in bands]
+    if not bands or value < lows[0] or value > bands[-1].max:
+        return None
+    found = None
+    for band, low in zip(bands, lows, strict=True):
+        if value >= low:
+            found = band
+    return found
+
+
 def _band_and_positive(
     instrument: Instrument, total: float | None, standard: float | None
 ) -> tuple[Any, bool]:
     if total is None:
         return None, False
+    override = cutoff_override(instrument)
     on = instrument.scoring.get("band_on", "total")
-    band = instrument.band_for(standard if on == "standard" and standard is not None else total)
+    value = standard if on == "standard" and standard is not None else total
+    band = band_for(instrument, value, override.get("band_edges"))
     rule = dict(instrument.positive or {})
-    rule.update(cutoff_override(instrument))
-    if not rule:
+    if {"min", "max"} & set(override):
+        # A deployment that sets a numeric cutoff replaces the shipped rule, whatever its kind.
+        for key in ("min", "max", "bands"):
+            rule.pop(key, None)
+    elif "bands" in override:
+        rule.pop("min", None)
+        rule.pop("max", None)
+    rule.update({k: v for k, v in override.items() if k != "band_edges"})
+    if not {"min", "max", "bands"} & set(rule):
         return band, False
     score = standard if rule.get("score", "total") == "standard" else total
     if "bands" in rule:

@@ -281,3 +281,71 @@ def cutoff_override(instrument: Instrument) -> dict[str, Any]:
         if normalise_code(code) == normalise_code(instrument.code):
             return dict(values)
     return {}
+
+
+# Keys a deployment may override: the positive rule of a summed scale, moved band limits, and
+# the three SCL-90 criteria.
+SUM_OVERRIDE_KEYS = {"min", "max", "bands", "score", "band_edges"}
+CUSTOM_OVERRIDE_KEYS = {
+    "psqi": {"min", "max", "band_edges"},
+    "scl90": {"total_above", "positive_items_above", "factor_at_least"},
+    "cssrs_screener": set(),
+}
+
+
+def override_problems(overrides: Any) -> list[str]:
+    """Why INSTRUMENT_CUTOFF_OVERRIDES is unusable, one line each; empty when it is fine.
+
+    A misspelt key would otherwise be ignored and the shipped cutoff used without anyone
+    noticing, which is exactly what a deployment that set a local cutoff does not want."""
+    if not overrides:
+        return []
+    if not isinstance(overrides, dict):
+        return [_("INSTRUMENT_CUTOFF_OVERRIDES 应为 {量表代码: {键: 值}}")]
+    problems = []
+    for code, values in overrides.items():
+        try:
+            instrument = get_instrument(str(code))
+        except InstrumentError as exc:
+            problems.append(exc.message)
+            continue
+        if not isinstance(values, dict):
+            problems.append(_("%(code)s: 覆盖值应为一个映射") % {"code": code})
+            continue
+        method = instrument.scoring["method"]
+        allowed = (
+            SUM_OVERRIDE_KEYS
+            if method != "custom"
+            else CUSTOM_OVERRIDE_KEYS.get(instrument.scoring.get("scorer", ""), set())
+        )
+        for key in sorted(set(values) - allowed):
+            problems.append(
+                _("%(code)s: 不能覆盖“%(key)s”（可用：%(allowed)s）")
+                % {"code": code, "key": key, "allowed": ", ".join(sorted(allowed)) or "—"}
+            )
+        for key in ("min", "max", "total_above", "positive_items_above", "factor_at_least"):
+            if key in values and not isinstance(values[key], int | float):
+                problems.append(_("%(code)s: %(key)s 应为数字") % {"code": code, "key": key})
+        codes = {b.code for b in instrument.bands}
+        if "bands" in values and not set(values["bands"]) <= codes:
+            problems.append(
+                _("%(code)s: bands 中有未知分级（可用：%(bands)s）")
+                % {"code": code, "bands": ", ".join(sorted(codes))}
+            )
+        if "band_edges" not in values or "band_edges" not in allowed:
+            continue
+        edges = values["band_edges"]
+        if (
+            not isinstance(edges, dict)
+            or not set(edges) <= codes
+            or not all(isinstance(v, int | float) for v in edges.values())
+        ):
+            problems.append(
+                _("%(code)s: band_edges 应为 {分级: 下限}（可用：%(bands)s）")
+                % {"code": code, "bands": ", ".join(sorted(codes))}
+            )
+        else:
+            lows = [edges.get(b.code, b.min) for b in sorted(instrument.bands, key=lambda b: b.min)]
+            if any(later <= earlier for earlier, later in zip(lows, lows[1:], strict=False)):
+                problems.append(_("%(code)s: band_edges 的下限须逐级递增") % {"code": code})
+    return problems

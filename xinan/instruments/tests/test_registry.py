@@ -152,3 +152,55 @@ def test_the_scales_command_lists_licences(capsys):
     call_command("scales")
     out = capsys.readouterr().out
     assert "PHQ-9" in out and "proprietary-derogatis" in out
+
+
+def test_it_moves_band_and_cutoff_together(settings):
+    from xinan.instruments.engine import score
+
+    psqi = registry.get_instrument("PSQI")
+    answers = {"q1": "23:00", "q2": "20", "q3": "07:00", "q4": "7", "q7": "0", "q8": "1"}
+    answers |= {"q6": "2", "q9": "1", **{f"q5{c}": "1" for c in "abcdefghi"}}
+    # C1 2, C2 (1+1→1), C3 1, C4 (7/8 = 87.5% → 0), C5 (9 → 1), C6 0, C7 (2 → 1) = 6
+    shipped = score(psqi, answers)
+    assert (shipped.total, shipped.band, shipped.positive) == (6, "good", False)
+    # The original Buysse cut-off (>5) as a deployment would set it.
+    settings.INSTRUMENT_CUTOFF_OVERRIDES = {"psqi": {"min": 6, "band_edges": {"poor": 6}}}
+    moved = score(psqi, answers)
+    assert (moved.total, moved.band, moved.positive) == (6, "poor", True)
+    assert score(psqi, answers | {"q6": "1"}).band == "good"  # 5 stays good
+
+
+def test_a_numeric_override_replaces_a_band_rule(settings):
+    from xinan.instruments.engine import score
+
+    gad2 = registry.get_instrument("GAD-2")
+    assert not score(gad2, [1, 1]).positive
+    settings.INSTRUMENT_CUTOFF_OVERRIDES = {"GAD-2": {"min": 2}}
+    assert score(gad2, [1, 1]).positive
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"PHQ-9": {"cutoff": 8}}, "PHQ-9: 不能覆盖“cutoff”"),
+        ({"NOPE": {"min": 1}}, "没有这个量表：NOPE"),
+        ({"PHQ-9": {"min": "8"}}, "PHQ-9: min 应为数字"),
+        ({"EPDS": {"bands": ["huge"]}}, "EPDS: bands 中有未知分级"),
+        ({"EPDS": {"band_edges": {"possible": 14}}}, "EPDS: band_edges 的下限须逐级递增"),
+        ({"EPDS": {"band_edges": {"possible": "9"}}}, "EPDS: band_edges 应为 {分级: 下限}"),
+        ({"SCL-90": {"min": 200}}, "SCL-90: 不能覆盖“min”"),
+    ],
+)
+def test_the_check_refuses_overrides_that_would_be_ignored(settings, overrides, problem):
+    settings.INSTRUMENT_CUTOFF_OVERRIDES = overrides
+    errors = check_instrument_definitions(None)
+    assert [e.id for e in errors] == ["xinan.E102"] and problem in errors[0].msg
+
+
+def test_the_check_accepts_sensible_overrides(settings):
+    settings.INSTRUMENT_CUTOFF_OVERRIDES = {
+        "PHQ-9": {"min": 8},
+        "EPDS": {"min": 9, "band_edges": {"possible": 9}},
+        "scl90": {"total_above": 170},
+    }
+    assert check_instrument_definitions(None) == []
