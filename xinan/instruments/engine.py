@@ -136,7 +136,7 @@ def item_values(instrument: Instrument, answers: Mapping | Sequence) -> dict[str
         try:
             values[item.id] = item.value_of(code)
         except KeyError:
-            allowed = "、".join(str(o.code) for o in item.options)
+            allowed = _("、").join(str(o.code) for o in item.options)  # list separator
             raise InstrumentError(
                 _("第%(number)s题的答案 %(answer)s 超出范围（可选：%(allowed)s）"),
                 number=item.number,

@@ -22,6 +22,8 @@ class Item:
     scored: bool = True
     skippable: bool = False
     loinc: str | None = None
+    # How the answer is entered where there are no options (PSQI bed time, minutes, hours).
+    answer_type: str = "choice"
 
     def value_of(self, code: int) -> int:
         for option in self.options:

@@ -55,7 +55,7 @@ def _validate(schema: dict, data: dict, source: str) -> None:
     )
     if errors:
         first = errors[0]
-        where = "/".join(str(p) for p in first.path) or "(根)"
+        where = "/".join(str(p) for p in first.path) or _("(根)")
         raise InstrumentError(
             _("%(file)s: %(where)s: %(error)s"), file=source, where=where, error=first.message
         )
@@ -154,6 +154,7 @@ def build(data: dict, source: str, texts: dict[str, Any] | None = None) -> Instr
                 scored=raw.get("scored", True),
                 skippable=raw.get("skippable", False),
                 loinc=raw.get("loinc"),
+                answer_type=raw.get("answer_type", "choice"),
             )
         )
     ids = [item.id for item in items]

@@ -436,3 +436,21 @@ def test_codes_are_found_however_they_are_written():
     assert get_instrument("phq9").code == get_instrument("PHQ 9").code == "PHQ-9"
     with pytest.raises(InstrumentError, match="没有这个量表"):
         get_instrument("ABC")
+
+
+def test_it_lets_men_skip_the_phq15_menstrual_item_without_imputing_it():
+    # Item 4 is asked of women only; a blank counts as "not bothered", not as missing data.
+    result = run("PHQ-15", "2,2,2,-,2,0,0,0,0,0,0,0,0,0,0")
+    assert (result.total, result.band, result.imputed) == (8, "low", False)
+    with pytest.raises(InstrumentError, match="1 个条目未作答"):
+        run("PHQ-15", "2,2,2,0,-,0,0,0,0,0,0,0,0,0,0")
+
+
+def test_it_speaks_english_in_the_english_interface():
+    from django.utils import translation
+
+    with translation.override("en"), pytest.raises(InstrumentError) as caught:
+        run("PHQ-9", "1,2,3,4,0,0,0,0,0")
+    assert str(caught.value) == "The answer to item 4 (4) is out of range (allowed: 0, 1, 2, 3)"
+    with translation.override("zh-hans"), pytest.raises(InstrumentError, match="第4题的答案 4"):
+        run("PHQ-9", "1,2,3,4,0,0,0,0,0")
