@@ -6,6 +6,7 @@ service, render. Every view of an alert is audited.
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count
@@ -72,6 +73,7 @@ def board(request):
             "last_event": last,
             "unacked": sum(1 for a in active if a.status == Status.OPEN),
             "now": timezone.now(),
+            "poll_ms": getattr(settings, "CRISIS_BOARD_POLL_MS", 300),
         },
     )
 
@@ -79,7 +81,7 @@ def board(request):
 @crisis_only
 @require_GET
 def feed(request, since: int):
-    """Alert events after `since` that this user may see: the board polls it twice a second.
+    """Alert events after `since` that this user may see: the board polls it every 300 ms.
 
     Carries no names, only what a board row shows, so a poll is not an audited view; opening
     the alert is.

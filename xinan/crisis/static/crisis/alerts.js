@@ -1,4 +1,5 @@
-// The crisis board's live feed: poll /crisis/alerts/since/<last event id> every 500 ms.
+// The crisis board's live feed: poll /crisis/alerts/since/<last event id> every 300 ms
+// (CRISIS_BOARD_POLL_MS).
 // A dropped connection backs off and retries by itself; because the feed is keyed by event id,
 // whatever happened meanwhile arrives on the first successful poll.
 (function () {
@@ -12,7 +13,7 @@
   var status = document.querySelector("[data-testid=live-status]");
   var toggle = document.getElementById("sound-toggle");
   var baseTitle = document.title;
-  var INTERVAL = 500;
+  var INTERVAL = parseInt(board.dataset.interval || "300", 10);
   var failures = 0;
   var audio = null;
 
