@@ -139,19 +139,6 @@ def psqi(instrument: Instrument, answers: Any) -> ScoreResult:
 
 # ------------------------------------------------------------------ SCL-90
 
-SCL90_FACTORS = {
-    "somatization": [1, 4, 12, 27, 40, 42, 48, 49, 52, 53, 56, 58],
-    "obsessive_compulsive": [3, 9, 10, 28, 38, 45, 46, 51, 55, 65],
-    "interpersonal_sensitivity": [6, 21, 34, 36, 37, 41, 61, 69, 73],
-    "depression": [5, 14, 15, 20, 22, 26, 29, 30, 31, 32, 54, 71, 79],
-    "anxiety": [2, 17, 23, 33, 39, 57, 72, 78, 80, 86],
-    "hostility": [11, 24, 63, 67, 74, 81],
-    "phobic_anxiety": [13, 25, 47, 50, 70, 75, 82],
-    "paranoid_ideation": [8, 18, 43, 68, 76, 83],
-    "psychoticism": [7, 16, 35, 62, 77, 84, 85, 87, 88, 90],
-    "additional": [19, 44, 59, 60, 64, 66, 89],
-}
-
 
 @register("scl90")
 def scl90(instrument: Instrument, answers: Any) -> ScoreResult:
@@ -162,9 +149,10 @@ def scl90(instrument: Instrument, answers: Any) -> ScoreResult:
     total = sum(values.values())
     positive_items = sum(1 for v in values.values() if v >= 2)
     negative_items = 90 - positive_items
+    # Factor membership is data (the definition's subscales); only the indices are code.
     factors = {
-        name: round(sum(values[str(i)] for i in items) / len(items), 2)
-        for name, items in SCL90_FACTORS.items()
+        name: round(sum(values[i] for i in sub["items"]) / len(sub["items"]), 2)
+        for name, sub in instrument.subscales.items()
     }
     rule = dict(instrument.positive or {})
     from xinan.instruments.registry import cutoff_override

@@ -454,3 +454,56 @@ def test_it_speaks_english_in_the_english_interface():
     assert str(caught.value) == "The answer to item 4 (4) is out of range (allowed: 0, 1, 2, 3)"
     with translation.override("zh-hans"), pytest.raises(InstrumentError, match="第4题的答案 4"):
         run("PHQ-9", "1,2,3,4,0,0,0,0,0")
+
+
+def test_scl90_factors_cover_every_item_once_with_the_published_sizes():
+    # Factor sizes from the Chinese SCL-90 manual (domain-facts §1.13, wiki.mindseed.cn).
+    subscales = get_instrument("SCL-90").subscales
+    sizes = {name: len(sub["items"]) for name, sub in subscales.items()}
+    assert sizes == {
+        "somatization": 12,
+        "obsessive_compulsive": 10,
+        "interpersonal_sensitivity": 9,
+        "depression": 13,
+        "anxiety": 10,
+        "hostility": 6,
+        "phobic_anxiety": 7,
+        "paranoid_ideation": 6,
+        "psychoticism": 10,
+        "additional": 7,
+    }
+    items = sorted(int(i) for sub in subscales.values() for i in sub["items"])
+    assert items == list(range(1, 91))
+
+
+def test_scl90_worked_example_of_every_index():
+    # Worked by hand with the index definitions of domain-facts §1.13: the 13 depression items
+    # at 3 and the 30 items numbered 31–60 outside that factor at 2, the rest 1.
+    depression = {5, 14, 15, 20, 22, 26, 29, 30, 31, 32, 54, 71, 79}
+    codes = [3 if n in depression else 2 if 31 <= n <= 60 else 1 for n in range(1, 91)]
+    twos = sum(1 for n in range(31, 61) if n not in depression)  # 27 (31, 32, 54 are depression)
+    result = run("SCL-90", ",".join(map(str, codes)))
+    total = 13 * 3 + twos * 2 + (90 - 13 - twos)
+    assert result.total == total == 143
+    s = result.subscales
+    assert s["positive_items"] == 40 and s["negative_items"] == 50
+    assert s["gsi"] == round(143 / 90, 2) == 1.59
+    assert s["positive_symptom_mean"] == round((143 - 50) / 40, 2) == 2.33
+    assert s["depression"] == 3.0
+    # Positive by the factor rule only (total 143 ≤ 160, 40 positive items ≤ 43).
+    assert result.positive and result.band == "positive"
+    assert result.critical == [{"item": "15", "level": "red", "answer": 3}]
+
+
+def test_sds_china_norm_raw_upper_limit_41_is_still_normal():
+    # China norm: raw normal upper limit 41 → standard int(41 × 1.25) = 51 < 53 (domain-facts
+    # §1.12, wjx.cn/xz/144821812.aspx); raw 42 → 52.5 → 52 is still normal, 43 → 53 mild.
+    inst = get_instrument("SDS")
+    for raw, standard, band in ((41, 51, "normal"), (42, 52, "normal"), (43, 53, "mild")):
+        extra, answers = raw - 20, {}
+        for item in inst.items:
+            bump = min(3, extra)
+            extra -= bump
+            answers[item.id] = 4 - bump if item.reverse else 1 + bump
+        result = score(inst, answers)
+        assert (result.total, result.standard, result.band) == (raw, standard, band)
