@@ -249,6 +249,14 @@ def http_bench(env: dict, seeded: dict, workdir: Path) -> dict:
 # ---------------------------------------------------------------- per backend
 
 
+def load() -> str:
+    """Load average and CPU steal now: other work on the machine skews every figure."""
+    one, five, _fifteen = os.getloadavg()
+    out = subprocess.run(["vmstat", "1", "2"], capture_output=True, text=True)  # noqa: S607
+    steal = out.stdout.strip().splitlines()[-1].split()[-1] if out.returncode == 0 else "?"
+    return f"load {one:.1f}/{five:.1f}, steal {steal}%"
+
+
 def bench_backend(db) -> dict:
     env = dict(os.environ)
     workdir = Path(tempfile.mkdtemp(prefix="xinan-bench-files-"))
@@ -268,7 +276,8 @@ def bench_backend(db) -> dict:
         )
         seeded = worker(env, "seed", str(PERSONS))
         log(f"{db.name}: seeded {PERSONS} people")
-        result: dict = {"http": http_bench(env, seeded, workdir)}
+        result: dict = {"load_before": load()}
+        result["http"] = http_bench(env, seeded, workdir)
         worker(env, "reset")
 
         big = workdir / f"phq9-{ROWS}.csv"
@@ -291,6 +300,8 @@ def bench_backend(db) -> dict:
             worker(env, "reset")
             result["memory"].append({"rows": rows, **m})
             log(f"  memory {rows} rows: peak {m['peak_rss_kb'] / 1024:.0f} MB")
+        result["load_after"] = load()
+        log(f"{db.name}: {result['load_before']} before, {result['load_after']} after")
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -332,6 +343,14 @@ def report(results: dict) -> str:
         f"- server: `xinan serve` (granian WSGI, 1 worker × {os.environ.get('XINAN_THREADS', '8')}"
         " blocking threads) pinned to CPU 0; wrk 4.1 `-t1 -c32 "
         f"-d{SECONDS}s` and PostgreSQL pinned to CPU 1",
+        "",
+        "- machine load (1/5-minute load average, CPU steal) before and after each database's "
+        "runs: "
+        + "; ".join(
+            f"{name}: {r['load_before']} → {r['load_after']}" for name, r in results.items()
+        )
+        + ". Other sessions share this machine; a load above the CPU count means the figures "
+        "are depressed and noisy, ratios less so than absolutes.",
         "",
         "## (a) Scored submissions through HTTP",
         "",

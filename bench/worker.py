@@ -70,8 +70,10 @@ def _user():
 
 
 def run_import(path: str) -> dict:
-    from xinan.screening import importer
+    from xinan.screening import importer, services
     from xinan.screening.models import ImportJob
+
+    services.instrument("PHQ-9")  # load the library first, as a running server has
 
     job = ImportJob.objects.create(
         instrument="PHQ-9", file_name=os.path.basename(path), path=path, created_by=_user()

@@ -293,11 +293,12 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], c
     dumps = json.dumps
     code, version = inst.code, str(inst.version)
     with transaction.atomic():
+        in_file = scope.persons(actor, include_grants=False).filter(
+            id_number_hash__in={p[2] for p in parsed}
+        )
         persons = {
             h: (pk, area)
-            for h, pk, area in scope.persons(actor, include_grants=False)
-            .filter(id_number_hash__in={p[2] for p in parsed})
-            .values_list("id_number_hash", "pk", "home_area_id")
+            for h, pk, area in in_file.values_list("id_number_hash", "pk", "home_area_id")
         }
         keys = {idempotency_key(p[2], code, p[3][0]) for p in parsed}
         seen = set(
@@ -307,9 +308,8 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], c
         )
         previous: dict[int, float | None] = {}
         for pid, total in (
-            Assessment.objects.filter(
-                person_id__in={v[0] for v in persons.values()}, instrument=code
-            )
+            # a subquery, not a list of 10,000 ids: Django prepares each id of a list one by one
+            Assessment.objects.filter(person_id__in=in_file.values("pk"), instrument=code)
             .order_by("submitted_at", "id")
             .values_list("person_id", "total")
         ):
@@ -333,10 +333,11 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], c
             seen.add(key)
             pid, area_code = who
             pk = ids.pop()
-            if isinstance(answers, list | tuple):
-                answers_json = dumps(dict(zip(cache.item_ids, answers, strict=False)))
+            # parse_answers gives {item_id: code} with int or None codes: JSON as it is
+            if isinstance(answers, dict):
+                answers_json = dumps(answers, default=str)
             else:
-                answers_json = dumps(services._json_safe(services._answers_dict(inst, answers)))
+                answers_json = dumps(dict(zip(cache.item_ids, answers, strict=False)), default=str)
             critical = services._critical(result)
             subscales = getattr(result, "subscales", None)
             total, band, positive = result.total, result.band or "", bool(result.positive)

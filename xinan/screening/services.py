@@ -5,6 +5,7 @@ one transaction; scoring itself belongs to xinan.instruments.
 """
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ audit.register_action("screening.assessment.import", _("批量导入测评"))
 audit.register_action("screening.campaign.create", _("创建筛查活动"))
 
 TOPIC = "assessment.scored"
+log = logging.getLogger(__name__)
 
 
 class ScreeningError(Exception):
@@ -66,7 +68,9 @@ def instrument(code: str, version: str | None = None):
     """The instrument, or ScreeningError with a message a user can read."""
     try:
         found = _registry().get_instrument(code, version)
-    except (_engine().InstrumentError, KeyError, LookupError, ValueError):
+    except (_engine().InstrumentError, KeyError, LookupError, ValueError) as exc:
+        # Unknown code, or a definition file that does not load: the log tells which.
+        log.warning("instrument %s (version %s) unavailable: %s", code, version, exc)
         found = None
     if found is None:
         raise ScreeningError(_("没有这个量表：%(code)s") % {"code": code}, field="instrument")

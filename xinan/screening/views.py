@@ -318,6 +318,7 @@ def paper(request):
             found = (
                 scope.persons(request.user)
                 .filter(id_number_hash=crypto.lookup_hash(number))
+                .only("pk", "name", "home_area_id")  # no need to decrypt the rest
                 .order_by()[:1]
             )
             person = next(iter(found), None)
