@@ -2,8 +2,11 @@
 
 import datetime as dt
 import random
+import threading
+import time
 from unittest import mock
 
+import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import transaction
@@ -167,3 +170,20 @@ def test_a_poison_event_is_parked_after_ten_attempts_and_others_still_flow(perso
     with time_machine.travel(later, tick=False):
         assert runner.reclaim_stale("w2") == []
     assert Alert.objects.count() == 1  # the healthy event after it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_background_loop_turns_a_committed_event_into_an_alert(person_a, crisis_a):
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.loop, args=(stop, 0.05), daemon=True)
+    thread.start()
+    try:
+        emit(person_id=person_a.pk, critical=item9())
+        deadline = time.monotonic() + 5
+        while not Alert.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        runner.wake.set()
+        thread.join(5)
+    assert Alert.objects.get().assigned_to == crisis_a
