@@ -457,11 +457,12 @@ def mark_delivered(alert_ids: list[int], *, user) -> None:
                 alert_id__in=alert_ids, kind=EventKind.DELIVERED, target=user
             ).values_list("alert_id", flat=True)
         )
-        for alert_id in alert_ids:
-            if alert_id not in done:
-                AlertEvent.objects.create(
-                    alert_id=alert_id, kind=EventKind.DELIVERED, target=user, at=timezone.now()
-                )
+        now = timezone.now()
+        AlertEvent.objects.bulk_create(
+            AlertEvent(alert_id=pk, kind=EventKind.DELIVERED, target=user, at=now)
+            for pk in dict.fromkeys(alert_ids)
+            if pk not in done
+        )
 
 
 # Escalation ---------------------------------------------------------------------------------

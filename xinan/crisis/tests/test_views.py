@@ -255,3 +255,25 @@ def test_crisis_workers_find_the_board_in_the_nav_and_staff_the_alert_button(
     assert reverse("crisis:board") not in _login(client, grid_worker).get(reverse("workbench")).text
     detail = client.get(reverse("people:detail", args=[person_a.pk]))
     assert reverse("crisis:manual_alert", args=[person_a.pk]) in detail.text
+
+
+def test_the_board_and_feed_cost_the_same_queries_for_one_alert_or_thirty(client, areas, crisis_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost(url):
+        _login(client, crisis_a)
+        client.get(url)  # warm the session
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx)
+
+    emit(critical=item9(), area_code=areas["grid_a"].code)
+    runner.run_once("test")
+    one = (cost(reverse("crisis:board")), cost(reverse("crisis:feed", args=[0])))
+    for _ in range(29):
+        emit(critical=item9(), area_code=areas["grid_a"].code)
+    runner.run_once("test")
+    thirty = (cost(reverse("crisis:board")), cost(reverse("crisis:feed", args=[0])))
+    assert one == thirty
+    assert thirty[1] <= 10
