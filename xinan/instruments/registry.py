@@ -266,6 +266,7 @@ def get_instrument(code: str, version: str | None = None) -> Instrument:
         raise InstrumentError(_("没有这个量表：%(code)s"), code=code)
     if version is None:
         return versions[max(versions, key=lambda v: [int(p) for p in re.findall(r"\d+", v)])]
+    version = str(version)  # stored results may hold the version as a number
     if version not in versions:
         raise InstrumentError(_("量表 %(code)s 没有版本 %(version)s"), code=code, version=version)
     return versions[version]

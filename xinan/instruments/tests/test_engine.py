@@ -434,6 +434,7 @@ def test_the_library_is_complete_and_valid():
 
 def test_codes_are_found_however_they_are_written():
     assert get_instrument("phq9").code == get_instrument("PHQ 9").code == "PHQ-9"
+    assert get_instrument("PHQ-9", 1).version == "1"
     with pytest.raises(InstrumentError, match="没有这个量表"):
         get_instrument("ABC")
 
