@@ -84,18 +84,49 @@ def live_url(live_server, transactional_db, _reseed) -> str:
 def _context(browser, live_url, **options):
     context = browser.new_context(base_url=live_url, locale="zh-CN", **options)
     context.set_default_timeout(TIMEOUT_MS)
+    # JavaScript errors and console errors (a CSP refusal, a 404 for a script or stylesheet)
+    # break pages silently: collect them, and fail the test that met them.
+    errors = context.xinan_errors = []
+
+    def on_console(msg):
+        # Failed loads are judged by on_response: a test may open a page that 404s on purpose.
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            errors.append(f"console: {msg.text}")
+
+    def on_response(response):
+        if response.status >= 400 and response.request.resource_type != "document":
+            errors.append(
+                f"{response.status} for a {response.request.resource_type}: {response.url}"
+            )
+
+    context.on("console", on_console)
+    context.on("response", on_response)
+    context.on("weberror", lambda err: errors.append(f"javascript: {err.error}"))
     return context
 
 
+def _close(request, context):
+    errors = context.xinan_errors
+    context.close()
+    if errors and not request.node.get_closest_marker("console_errors_expected"):
+        pytest.fail("the browser reported errors:\n" + "\n".join(errors), pytrace=False)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "console_errors_expected: the test provokes browser console errors on purpose"
+    )
+
+
 @pytest.fixture
-def page(browser, live_url):
+def page(request, browser, live_url):
     context = _context(browser, live_url, viewport={"width": 1280, "height": 900})
     yield context.new_page()
-    context.close()
+    _close(request, context)
 
 
 @pytest.fixture
-def mobile_page(browser, live_url):
+def mobile_page(request, browser, live_url):
     context = _context(
         browser,
         live_url,
@@ -105,11 +136,11 @@ def mobile_page(browser, live_url):
         device_scale_factor=2,
     )
     yield context.new_page()
-    context.close()
+    _close(request, context)
 
 
 @pytest.fixture
-def new_page(browser, live_url):
+def new_page(request, browser, live_url):
     """new_page(**context_options) → a page in a further context (a second user, say)."""
     contexts = []
 
@@ -121,7 +152,7 @@ def new_page(browser, live_url):
 
     yield make
     for context in contexts:
-        context.close()
+        _close(request, context)
 
 
 def login(page, user, password: str = PASSWORD, *, expect_success: bool = True):
