@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import Http404
@@ -198,40 +198,52 @@ def submit_assessment(
     if submitted_at > now + dt.timedelta(minutes=5):
         raise ScreeningError(_("测评时间不能晚于现在"), field="submitted_at")
     entered_by = actor if getattr(actor, "is_authenticated", False) else None
-    with transaction.atomic():
-        if idempotency_key:
+    if idempotency_key:
+        existing = Assessment.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    # Everything that only reads is done before the transaction: on SQLite it takes the one
+    # write lock, and holding it shorter is what keeps concurrent submissions from queueing.
+    # (A concurrent submission for the same person can make `previous` one behind; the unique
+    # idempotency key still refuses a duplicate import row.)
+    previous = previous_total(person, inst.code, submitted_at)
+    a = Assessment(
+        person=person,
+        instrument=inst.code,
+        version=str(inst.version),
+        answers=_json_safe(_answers_dict(inst, answers)),
+        total=result.total,
+        band=result.band or "",
+        band_label=str(getattr(result, "band_label", "") or "")[:120],
+        positive=bool(result.positive),
+        critical=_critical(result),
+        subscales=_json_safe(getattr(result, "subscales", None) or {}),
+        mode=mode,
+        entered_by=entered_by,
+        area_code=area_for(person, campaign, area_code),
+        campaign=campaign,
+        site=site[:200],
+        created_at=now,
+        submitted_at=submitted_at,
+        idempotency_key=idempotency_key or None,
+    )
+    try:
+        with transaction.atomic():
+            a.save(force_insert=True)
+            audit.record(
+                "screening.assessment.submit",
+                a,
+                actor=actor,
+                changed_fields=["answers"],
+                reason=str(a.get_mode_display()),
+            )
+            outbox.emit(TOPIC, payload(a, previous))
+    except IntegrityError:
+        if idempotency_key:  # the same row, submitted concurrently: the first one won
             existing = Assessment.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
                 return existing
-        previous = previous_total(person, inst.code, submitted_at)
-        a = Assessment.objects.create(
-            person=person,
-            instrument=inst.code,
-            version=str(inst.version),
-            answers=_json_safe(_answers_dict(inst, answers)),
-            total=result.total,
-            band=result.band or "",
-            band_label=str(getattr(result, "band_label", "") or "")[:120],
-            positive=bool(result.positive),
-            critical=_critical(result),
-            subscales=_json_safe(getattr(result, "subscales", None) or {}),
-            mode=mode,
-            entered_by=entered_by,
-            area_code=area_for(person, campaign, area_code),
-            campaign=campaign,
-            site=site[:200],
-            created_at=now,
-            submitted_at=submitted_at,
-            idempotency_key=idempotency_key or None,
-        )
-        audit.record(
-            "screening.assessment.submit",
-            a,
-            actor=actor,
-            changed_fields=["answers"],
-            reason=str(a.get_mode_display()),
-        )
-        outbox.emit(TOPIC, payload(a, previous))
+        raise
     return a
 
 
