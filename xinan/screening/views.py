@@ -22,6 +22,8 @@ from django.views.decorators.http import require_http_methods
 from xinan.core import audit, scope
 from xinan.core.lib import crypto, idnumber
 from xinan.core.models import Area
+from xinan.people import services as people_services
+from xinan.people.models import ConsentKind
 from xinan.screening import advice, importer, services
 from xinan.screening.forms import CampaignForm, ImportForm, InterviewForm, PaperForm
 from xinan.screening.models import Campaign, ImportJob, Mode
@@ -100,6 +102,10 @@ def consent(request, code):
         return render(request, "screening/not_installed.html", {"instrument": inst}, status=200)
     if request.method == "POST" and request.POST.get("agree"):
         link = person if person and request.POST.get("link") else None
+        if link is not None:
+            people_services.record_consent(
+                link, kind=ConsentKind.ASSESSMENT, granted=True, actor=request.user
+            )
         draft = services.start_draft(inst, person=link, campaign=campaign)
         response = redirect("screening:question", code=inst.code)
         response.set_cookie(

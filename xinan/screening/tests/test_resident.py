@@ -96,6 +96,12 @@ def test_it_links_the_result_to_the_logged_in_resident(client, areas, resident_u
         response = answer(client, value)
     a = Assessment.objects.get()
     assert a.person == person and a.area_code == areas["grid_a"].code
+    consent = person.consents.get()
+    assert (consent.kind, consent.granted, consent.recorded_by) == (
+        "assessment",
+        True,
+        resident_user,
+    )
     page = client.get(response.url).content.decode()
     assert "tel:021-12320" in page and "安顺心理驿站" in page
     page = client.get(reverse("screening:mine")).content.decode()
