@@ -32,6 +32,8 @@ class User(AbstractUser):
     phone = models.CharField(_("手机号"), max_length=20, unique=True, null=True, blank=True)
     totp_secret = EncryptedTextField(_("动态口令密钥"), blank=True)
     totp_confirmed = models.BooleanField(_("已启用两步验证"), default=False)
+    # The last accepted TOTP time step: a code is good once, not for its whole window.
+    totp_last_step = models.BigIntegerField(null=True, blank=True, editable=False)
     failed_logins = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
 

@@ -1,9 +1,14 @@
 """Account verbs: register residents, create staff, manage two-factor."""
 
+import datetime as dt
+import hmac
+
 import pyotp
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinan.accounts.models import Membership, Role, User
@@ -54,7 +59,8 @@ def start_totp_enrolment(user: User) -> str:
     secret = pyotp.random_base32()
     user.totp_secret = secret
     user.totp_confirmed = False
-    user.save(update_fields=["totp_secret", "totp_confirmed"])
+    user.totp_last_step = None
+    user.save(update_fields=["totp_secret", "totp_confirmed", "totp_last_step"])
     return secret
 
 
@@ -62,11 +68,26 @@ def provisioning_uri(user: User, issuer: str) -> str:
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=issuer)
 
 
-def verify_totp(user: User, code: str) -> bool:
+def verify_totp(user: User, code: str, *, now: dt.datetime | None = None) -> bool:
+    """True for a correct code not used before; the step is recorded so it cannot be replayed."""
     code = (code or "").strip().replace(" ", "")
     if not user.totp_secret or not code.isdigit() or len(code) != 6:
         return False
-    return pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+    totp = pyotp.TOTP(user.totp_secret)
+    now = now or timezone.now()
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            # Conditional update: two requests with the same code cannot both succeed.
+            accepted = (
+                User.objects.filter(pk=user.pk)
+                .filter(Q(totp_last_step__isnull=True) | Q(totp_last_step__lt=step))
+                .update(totp_last_step=step)
+            )
+            if accepted:
+                user.totp_last_step = step
+            return bool(accepted)
+    return False
 
 
 def confirm_totp(user: User, code: str) -> None:

@@ -64,7 +64,9 @@ def person_detail(request, pk):
 @require_http_methods(["GET", "POST"])
 def person_create(request):
     _staff_only(request.user)
-    form = PersonForm(request.POST or None, user=request.user)
+    # Clinical notes are for roles that may read them (the edit form and detail page agree).
+    may_write_notes = max(r.detail for r in scope.reaches(request.user)) >= scope.Detail.FULL
+    form = PersonForm(request.POST or None, user=request.user, show_notes=may_write_notes)
     existing = None
     if request.method == "POST" and form.is_valid():
         try:

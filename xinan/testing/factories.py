@@ -6,6 +6,7 @@ import factory
 
 from xinan.accounts.models import Membership, User
 from xinan.core.lib import crypto, idnumber
+from xinan.core.lib import phone as phone_lib
 from xinan.core.models import Area, AreaLevel, Institution, InstitutionKind
 from xinan.people.models import Person
 
@@ -84,5 +85,9 @@ class PersonFactory(factory.django.DjangoModelFactory):
                 birth_date=kwargs.get("birth_date") or idnumber.birth_date(id_number),
             )
         if phone:
-            kwargs.update(phone=phone, phone_hash=crypto.lookup_hash(phone), phone_masked="")
+            kwargs.update(
+                phone=phone,
+                phone_hash=crypto.lookup_hash(phone),
+                phone_masked=phone_lib.mask(phone),
+            )
         return super()._create(model_class, *args, **kwargs)

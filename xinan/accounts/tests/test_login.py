@@ -121,7 +121,12 @@ def test_two_factor_enrolment_and_login(client, counsellor):
     if pyotp.TOTP(counsellor.totp_secret).verify("123456"):
         return  # astronomically unlikely collision with the real code
     assert "动态口令不正确" in body
-    client.post("/accounts/2fa/verify/", {"code": pyotp.TOTP(counsellor.totp_secret).now()})
+    replay = pyotp.TOTP(counsellor.totp_secret).now()  # the enrolment step is spent
+    if counsellor.totp_last_step == pyotp.TOTP(counsellor.totp_secret).timecode(timezone.now()):
+        client.post("/accounts/2fa/verify/", {"code": replay})
+        assert client.get("/workbench/").status_code == 302
+    next_code = pyotp.TOTP(counsellor.totp_secret).at(timezone.now() + dt.timedelta(seconds=30))
+    client.post("/accounts/2fa/verify/", {"code": next_code})
     assert client.get("/workbench/").status_code == 200
 
 
@@ -164,3 +169,13 @@ def test_logout_requires_post(client, grid_worker):
     client.force_login(grid_worker)
     client.post("/accounts/logout/")
     assert client.get("/workbench/").status_code == 302
+
+
+def test_a_totp_code_cannot_be_used_twice(counsellor):
+    secret = services.start_totp_enrolment(counsellor)
+    code = pyotp.TOTP(secret).now()
+    assert services.verify_totp(counsellor, code)
+    assert not services.verify_totp(counsellor, code)
+    counsellor.refresh_from_db()
+    later = timezone.now() + dt.timedelta(seconds=60)
+    assert services.verify_totp(counsellor, pyotp.TOTP(secret).at(later), now=later)

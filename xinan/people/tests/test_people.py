@@ -164,3 +164,12 @@ def test_the_list_costs_a_fixed_number_of_queries(
     client.force_login(grid_worker)
     with django_assert_max_num_queries(12):
         client.get("/people/")
+
+
+def test_the_new_record_form_offers_notes_only_to_roles_that_read_them(
+    client, grid_worker, psychiatrist
+):
+    client.force_login(grid_worker)
+    assert 'name="notes"' not in client.get("/people/new/").content.decode()
+    client.force_login(psychiatrist)
+    assert 'name="notes"' in client.get("/people/new/").content.decode()
