@@ -328,6 +328,29 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def verdict(results: dict) -> list[str]:
+    lines = []
+    for name, r in results.items():
+        hello = med([x["rps"] for x in r["http"]["hello"]])
+        sub = med([x["rps"] for x in r["http"]["submit"]])
+        p99 = med([x["p99"] for x in r["http"]["submit"]])
+        imp = med(
+            [i["rows_per_s"] / c["rows_per_s"] for i, c in zip(r["import"], r["raw"], strict=True)]
+        )
+        mem = [m["peak_rss_kb"] - m["rss_before_kb"] for m in r["memory"]]
+        flat = mem[-1] <= mem[0] * 1.25
+        lines.append(
+            f"- {name}: (a) {sub / hello:.0%} of the ceiling, p99 {p99:.0f} ms — "
+            f"{'met' if sub / hello >= 0.25 and p99 <= 100 else 'NOT met'} "
+            f"(at c=32, p99 ≤ 100 ms needs ≥ 320 req/s by Little's law); "
+            f"(b) {imp:.0%} of the ceiling — {'met' if imp >= 0.25 else 'NOT met'}; "
+            f"(c) growth {mem[0] / 1024:.0f} MB → {mem[-1] / 1024:.0f} MB for a file "
+            f"{r['memory'][-1]['rows'] // r['memory'][0]['rows']}× larger — "
+            f"{'met' if flat else 'NOT met'}."
+        )
+    return lines
+
+
 def report(results: dict) -> str:
     lines = [
         "# Benchmarks",
@@ -418,6 +441,10 @@ def report(results: dict) -> str:
         "",
         "Goal: flat in file size (the file is read as a stream; one 10,000-row chunk is held "
         "at a time).",
+        "",
+        "## Against the goals",
+        "",
+        *verdict(results),
         "",
         "## Where the time goes (cProfile, SQLite, same machine)",
         "",
