@@ -1,12 +1,5 @@
 import pytest
 
-from xinan.screening.tests import fake_instruments
-
-# The screening tests run against the real instruments app; only while it cannot score PHQ-9
-# (missing or mid-change) do they fall back to a stand-in with the same API.
-if not fake_instruments.real_engine_works():  # pragma: no cover
-    fake_instruments.install()
-
 
 @pytest.fixture(autouse=True)
 def _inline_imports(settings):
