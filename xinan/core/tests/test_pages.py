@@ -40,3 +40,18 @@ def test_english_is_switchable(client, db):
     client.post("/i18n/setlang/", {"language": "en", "next": "/me/"})
     body = client.get("/me/").content.decode()
     assert '<html lang="en">' in body and "Psychological assistance hotline 12356" in body
+
+
+def test_the_navigation_follows_the_role(client, grid_worker, sysadmin, areas):
+    from xinan.testing import factories
+
+    client.force_login(grid_worker)
+    body = client.get("/workbench/").content.decode()
+    assert "/screening/paper/" in body and "/crisis/" not in body and "/audit/" not in body
+    crisis_worker = factories.staff("crisis_worker", area=areas["district"], username="cw")
+    client.force_login(crisis_worker)
+    body = client.get("/workbench/").content.decode()
+    assert 'href="/crisis/"' in body and "/crisis/roster/" in body
+    client.force_login(sysadmin)
+    body = client.get("/workbench/").content.decode()
+    assert "/audit/" in body and "/people/" not in body
