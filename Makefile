@@ -52,6 +52,7 @@ format: setup
 
 bench: setup
 	$(PY) -m bench.run
+	$(PY) -m bench.crisis_latency
 
 clean:
 	rm -rf $(VENV) node_modules xinan/static/vendor
