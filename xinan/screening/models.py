@@ -230,3 +230,48 @@ class AssessmentDraft(models.Model):
         if self.expires_at is None:
             self.expires_at = timezone.now() + DRAFT_LIFETIME
         super().save(*args, **kwargs)
+
+
+def _invitation_token() -> str:
+    # 128 bits: unguessable, and short enough for an SMS.
+    return secrets.token_urlsafe(16)
+
+
+class CampaignInvitation(models.Model):
+    """One person invited to a campaign, with a personal link (a bearer token: no login).
+
+    `area_code` is the person's home when invited, kept as a string like Assessment.area_code.
+    `assessments` are those submitted through the link; `completed_at` is set when every
+    instrument of the campaign has one, and `positive` when any of them screened positive.
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("筛查活动")
+    )
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.PROTECT, related_name="+", verbose_name=_("居民")
+    )
+    token = models.CharField(max_length=40, unique=True, default=_invitation_token)
+    area_code = models.CharField(_("区划代码"), max_length=15)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField(_("邀请时间"), default=timezone.now)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    positive = models.BooleanField(_("筛查阳性"), default=False)
+    assessments = models.ManyToManyField(Assessment, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("筛查邀请")
+        verbose_name_plural = _("筛查邀请")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "person"], name="invitation_once")
+        ]
+        indexes = [models.Index(fields=["campaign", "area_code"], name="invitation_area_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.person_id}"
+
+    @property
+    def audit_area_code(self) -> str:
+        return self.area_code
