@@ -15,11 +15,15 @@ left, the total itself is hidden. Zeros are shown: a zero discloses nothing abou
 parent's table has its own total hidden in its own table, and then at least one of its children
 is hidden too, so the two views cannot be combined to recover it.
 
-Columns are treated one at a time; rows are not additive across columns (invited, completed
-and positive count different things), so there is no row equation to protect.
+Columns are not additive across a row (invited, completed and positive count different
+things), so there is no row equation. But a column may count a subset of another (positive ⊂
+completed): a visible sub-count is a lower bound on a hidden count in the same row (completed
+hidden, positive 6 shown, completed + 1 = 7: completed is 6). `nested=[(sub, whole)]` hides the
+non-zero sub-count wherever the whole is hidden, and the columns are suppressed again until
+nothing changes.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 PRIMARY = "primary"
@@ -31,13 +35,22 @@ def is_small(n: int | None, threshold: int) -> bool:
 
 
 def suppress_column(
-    cells: Sequence[int | None], total: int, threshold: int, *, total_hidden: bool = False
+    cells: Sequence[int | None],
+    total: int,
+    threshold: int,
+    *,
+    total_hidden: bool = False,
+    hide: Iterable[int] = (),
 ) -> tuple[list[str | None], str | None]:
     """Why each cell (None = shown, PRIMARY, COMPLEMENTARY) and the total are hidden.
 
-    `None` cells are not part of the column (not applicable) and are never hidden.
+    `None` cells are not part of the column (not applicable) and are never hidden. `hide` are
+    indices hidden for a reason outside this column (see `nested`).
     """
     reasons: list[str | None] = [PRIMARY if is_small(n, threshold) else None for n in cells]
+    for i in hide:
+        if cells[i] and reasons[i] is None:
+            reasons[i] = COMPLEMENTARY
     if is_small(total, threshold):
         total_reason: str | None = PRIMARY
     else:
@@ -78,18 +91,39 @@ def suppress_table(
     threshold: int,
     *,
     total_hidden: Sequence[bool] = (),
+    nested: Sequence[tuple[int, int]] = (),
 ) -> Table:
-    """Apply `suppress_column` to every column of a table with a totals row."""
+    """Apply `suppress_column` to every column of a table with a totals row.
+
+    `nested` pairs (sub, whole) name columns counting a subset of another column's rows.
+    """
     width = len(total)
-    out_rows: list[list[str | None]] = [[None] * width for _ in rows]
-    out_total: list[str | None] = [None] * width
-    for c in range(width):
-        column = [row[c] for row in rows]
-        carried = bool(total_hidden[c]) if c < len(total_hidden) else False
-        reasons, out_total[c] = suppress_column(column, total[c], threshold, total_hidden=carried)
-        for r, reason in enumerate(reasons):
-            out_rows[r][c] = reason
-    return Table(out_rows, out_total)
+    carried = [bool(total_hidden[c]) if c < len(total_hidden) else False for c in range(width)]
+    forced: list[set[int]] = [set() for _ in range(width)]
+    while True:
+        out_rows: list[list[str | None]] = [[None] * width for _ in rows]
+        out_total: list[str | None] = [None] * width
+        for c in range(width):
+            reasons, out_total[c] = suppress_column(
+                [row[c] for row in rows],
+                total[c],
+                threshold,
+                total_hidden=carried[c],
+                hide=forced[c],
+            )
+            for r, reason in enumerate(reasons):
+                out_rows[r][c] = reason
+        changed = False
+        for sub, whole in nested:
+            for r, row in enumerate(rows):
+                if out_rows[r][whole] and not out_rows[r][sub] and row[sub]:
+                    forced[sub].add(r)
+                    changed = True
+            if out_total[whole] and not out_total[sub] and total[sub]:
+                carried[sub] = True
+                changed = True
+        if not changed:
+            return Table(out_rows, out_total)
 
 
 def label(n: int | None, reason: str | None, threshold: int, *, hidden: str = "*") -> str:

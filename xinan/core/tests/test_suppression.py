@@ -74,3 +74,21 @@ def test_it_labels_cells():
     assert label(3, P, 5) == "<5"
     assert label(9, C, 5) == "*"
     assert label(None, None, 5) == "—"
+
+
+def test_it_hides_a_sub_count_that_would_bound_a_hidden_count():
+    # completed [6, 1] under 7: the 6 is hidden with the 1; positive 6 ≤ completed would
+    # give it back, so positive 6 is hidden too, and positive then needs its own complement.
+    table = suppress_table([[6, 6], [1, 0], [9, 2]], [16, 8], 5, nested=[(1, 0)])
+    assert table.rows == [[C, C], [P, None], [None, P]]
+    assert table.total == [None, None]
+
+
+def test_a_nested_hidden_total_hides_the_sub_total():
+    table = suppress_table([[3, 3], [0, 0]], [3, 3], 5, nested=[(1, 0)])
+    assert table.total == [P, P]
+    table = suppress_table(
+        [[6, 6], [9, 0]], [15, 6], 5, total_hidden=[True, False], nested=[(1, 0)]
+    )
+    assert table.total == [C, C]
+    assert table.rows == [[C, C], [None, None]]
