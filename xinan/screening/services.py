@@ -7,13 +7,10 @@ one transaction; scoring itself belongs to xinan.instruments.
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -353,127 +350,19 @@ def finish_draft(draft: AssessmentDraft, inst, *, actor) -> Assessment:
 
 
 # ---------------------------------------------------------------- campaigns
+# The campaign verbs live in xinan.screening.campaigns; these names stay importable from here
+# for existing callers (resolved on first use, as campaigns.py imports this module).
+_CAMPAIGN_NAMES = frozenset(
+    {"CampaignData", "create_campaign", "campaigns_for", "get_campaign", "targets", "Cell"}
+)
 
 
-@dataclass(frozen=True)
-class CampaignData:
-    name: str
-    area: Area
-    instruments: tuple[str, ...]
-    starts_on: dt.date
-    ends_on: dt.date
-    tags: tuple = ()
-    age_min: int | None = None
-    age_max: int | None = None
+def __getattr__(name: str):
+    if name in _CAMPAIGN_NAMES:
+        from xinan.screening import campaigns
 
-
-def create_campaign(data: CampaignData, *, actor) -> Campaign:
-    if not any(data.area.code.startswith(p) for p in scope.admin_prefixes(actor)):
-        raise ScreeningError(_("只能在您管理的地区发起筛查活动"), field="area")
-    if data.ends_on < data.starts_on:
-        raise ScreeningError(_("结束日期不能早于开始日期"), field="ends_on")
-    if data.age_min is not None and data.age_max is not None and data.age_min > data.age_max:
-        raise ScreeningError(_("最小年龄不能大于最大年龄"), field="age_max")
-    if not data.instruments:
-        raise ScreeningError(_("请至少选择一个量表"), field="instruments")
-    for code in data.instruments:
-        instrument(code)
-    with transaction.atomic():
-        campaign = Campaign.objects.create(
-            name=data.name.strip(),
-            area=data.area,
-            instruments=list(data.instruments),
-            starts_on=data.starts_on,
-            ends_on=data.ends_on,
-            age_min=data.age_min,
-            age_max=data.age_max,
-            created_by=actor,
-        )
-        campaign.tags.set(data.tags)
-        audit.record("screening.campaign.create", campaign, actor=actor)
-    return campaign
-
-
-def campaigns_for(user) -> QuerySet:
-    return scope.within_admin_areas(user, Campaign.objects.all(), field="area__code")
-
-
-def get_campaign(user, pk) -> Campaign:
-    try:
-        return campaigns_for(user).select_related("area").get(pk=int(pk))
-    except (Campaign.DoesNotExist, TypeError, ValueError):
-        raise Http404 from None
-
-
-def invited(campaign: Campaign, user) -> QuerySet:
-    """People the campaign targets, within the user's scope (aggregates only leave this)."""
-    qs = scope.persons(user, include_grants=False).filter(
-        home_area__code__startswith=campaign.area.prefix
-    )
-    tag_codes = list(campaign.tags.values_list("code", flat=True))
-    if tag_codes:
-        qs = qs.filter(tags__code__in=tag_codes).distinct()
-    today = timezone.localdate()
-    if campaign.age_min is not None:
-        qs = qs.filter(birth_date__lte=_years_before(today, campaign.age_min))
-    if campaign.age_max is not None:
-        qs = qs.filter(birth_date__gt=_years_before(today, campaign.age_max + 1))
-    return qs
-
-
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
-@dataclass
-class Cell:
-    area: Area | None
-    invited: int
-    completed: int
-    positive: int
-
-
-def suppress(n: int) -> str:
-    threshold = settings.SMALL_CELL_THRESHOLD
-    return f"<{threshold}" if 0 < n < threshold else str(n)
-
-
-def campaign_rows(campaign: Campaign, user, node: Area) -> tuple[list[Cell], Cell]:
-    """Invited, completed and positive counts per child area of `node` (and the node's total).
-
-    Completed counts people (or anonymous submissions), positive those with any positive screen.
-    """
-    children = list(Area.objects.current().filter(parent=node).order_by("code"))
-    prefix_len = len(children[0].prefix) if children else len(node.prefix)
-    people = invited(campaign, user).filter(home_area__code__startswith=node.prefix)
-    done = Assessment.objects.filter(campaign=campaign, area_code__startswith=node.prefix)
-    inv = dict(
-        people.annotate(k=Substr("home_area__code", 1, prefix_len))
-        .values("k")
-        .annotate(n=Count("pk", distinct=True))
-        .values_list("k", "n")
-    )
-    per = (
-        done.annotate(k=Substr("area_code", 1, prefix_len))
-        .values("k")
-        .annotate(
-            people=Count("person", distinct=True),
-            anon=Count("pk", filter=Q(person__isnull=True)),
-            pos_people=Count("person", filter=Q(positive=True), distinct=True),
-            pos_anon=Count("pk", filter=Q(positive=True, person__isnull=True)),
-        )
-    )
-    comp = {r["k"]: (r["people"] + r["anon"], r["pos_people"] + r["pos_anon"]) for r in per}
-    rows = []
-    for child in children:
-        c, p = comp.get(child.prefix, (0, 0))
-        rows.append(Cell(child, inv.get(child.prefix, 0), c, p))
-    total_c = sum(c for c, _p in comp.values())
-    total_p = sum(p for _c, p in comp.values())
-    return rows, Cell(node, sum(inv.values()), total_c, total_p)
+        return getattr(campaigns, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def instrument_choices(codes: Iterable[str] | None = None) -> list[tuple[str, str]]:

@@ -7,6 +7,12 @@ urlpatterns = [
     # residents
     path("", views.pick, name="pick"),
     path("c/<str:token>/", views.campaign_landing, name="campaign_landing"),
+    path("i/<str:token>/", views.campaign_invitation, name="campaign_invitation"),
+    path(
+        "i/<str:token>/<str:code>/",
+        views.campaign_invitation_question,
+        name="campaign_invitation_question",
+    ),
     path("take/<str:code>/", views.consent, name="consent"),
     path("take/<str:code>/q/", views.question, name="question"),
     path("result/<int:pk>/", views.result, name="result"),
@@ -19,6 +25,16 @@ urlpatterns = [
     path("campaigns/", views.campaign_list, name="campaigns"),
     path("campaigns/new/", views.campaign_create, name="campaign_create"),
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign"),
+    path(
+        "campaigns/<int:pk>/invitations/",
+        views.campaign_invitations_issue,
+        name="campaign_invitations_issue",
+    ),
+    path(
+        "campaigns/<int:pk>/invitations.csv",
+        views.campaign_invitations_download,
+        name="campaign_invitations_download",
+    ),
     path("import/", views.import_start, name="import"),
     path("import/template/<str:code>.xlsx", views.import_template, name="import_template"),
     path("import/<int:pk>/", views.import_status, name="import_status"),

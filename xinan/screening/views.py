@@ -4,6 +4,7 @@ Thin views: parse, ask the scope gate, call a service, render. Person-level data
 through xinan.core.scope (directly or via services.assessments_for).
 """
 
+import csv
 import uuid
 from pathlib import Path
 from urllib.parse import urlencode
@@ -12,7 +13,7 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,10 +22,9 @@ from django.views.decorators.http import require_http_methods
 
 from xinan.core import audit, scope
 from xinan.core.lib import crypto, idnumber
-from xinan.core.models import Area
 from xinan.people import services as people_services
 from xinan.people.models import ConsentKind
-from xinan.screening import advice, importer, services
+from xinan.screening import advice, campaigns, importer, services
 from xinan.screening.forms import CampaignForm, ImportForm, InterviewForm, PaperForm
 from xinan.screening.models import Campaign, ImportJob, Mode
 
@@ -393,8 +393,8 @@ def _admin(user) -> list[str]:
 @login_required
 def campaign_list(request):
     _admin(request.user)
-    campaigns = services.campaigns_for(request.user).select_related("area")
-    return render(request, "screening/campaign_list.html", {"campaigns": campaigns})
+    campaigns_ = campaigns.campaigns_for(request.user).select_related("area")
+    return render(request, "screening/campaign_list.html", {"campaigns": campaigns_})
 
 
 @login_required
@@ -404,7 +404,7 @@ def campaign_create(request):
     form = CampaignForm(request.POST or None, prefixes=prefixes)
     if request.method == "POST" and form.is_valid():
         try:
-            campaign = services.create_campaign(form.to_data(), actor=request.user)
+            campaign = campaigns.create_campaign(form.to_data(), actor=request.user)
         except services.ScreeningError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -415,48 +415,201 @@ def campaign_create(request):
 @login_required
 def campaign_detail(request, pk):
     _admin(request.user)
-    campaign = services.get_campaign(request.user, pk)
-    node = campaign.area
-    code = request.GET.get("area", "")
-    if code:
-        node = Area.objects.filter(code=code).first()
-        if node is None or not node.code.startswith(campaign.area.prefix):
-            raise Http404
-    rows, total = services.campaign_rows(campaign, request.user, node)
-    unplaced = (
-        total.completed - sum(r.completed for r in rows),
-        total.positive - sum(r.positive for r in rows),
-    )
+    campaign = campaigns.get_campaign(request.user, pk)
+    root = campaigns.root_for(campaign, request.user)
+    node = campaigns.area_in_view(campaign, request.user, request.GET.get("area", ""))
     link = request.build_absolute_uri(reverse("screening:campaign_landing", args=[campaign.token]))
     return render(
         request,
         "screening/campaign_detail.html",
         {
             "campaign": campaign,
+            "root": root,
             "node": node,
-            "trail": [a for a in node.ancestors() if a.code.startswith(campaign.area.prefix)],
-            "rows": [
-                (
-                    r.area,
-                    services.suppress(r.invited),
-                    services.suppress(r.completed),
-                    services.suppress(r.positive),
-                    r.area.level != "grid",
-                )
-                for r in rows
-            ],
-            "total": (
-                services.suppress(total.invited),
-                services.suppress(total.completed),
-                services.suppress(total.positive),
-            ),
-            "unplaced": (services.suppress(unplaced[0]), services.suppress(unplaced[1]))
-            if unplaced[0]
-            else None,
+            "trail": [a for a in node.ancestors() if a.code.startswith(root.prefix)],
+            "report": campaigns.report(campaign, root, node),
+            "targets": campaigns.targets(campaign, request.user).count(),
+            "issued": campaigns.invitations_for(campaign, request.user).count(),
             "link": link,
             "qr": segno.make(link, error="m").svg_inline(scale=4),
             "threshold": settings.SMALL_CELL_THRESHOLD,
         },
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def campaign_invitations_issue(request, pk):
+    _admin(request.user)
+    campaign = campaigns.get_campaign(request.user, pk)
+    try:
+        issued = campaigns.issue_invitations(campaign, actor=request.user)
+    except services.ScreeningError as exc:
+        messages.error(request, exc.message)
+    else:
+        if issued:
+            messages.success(request, _("已发出 %(n)s 份新的邀请") % {"n": issued})
+        else:
+            messages.info(request, _("目标人群都已邀请过，没有新的邀请"))
+    return redirect("screening:campaign", pk=campaign.pk)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def campaign_invitations_download(request, pk):
+    _admin(request.user)
+    campaign = campaigns.get_campaign(request.user, pk)
+    base = request.build_absolute_uri(reverse("screening:campaign_invitation", args=["x"]))
+    rows = campaigns.export_invitations(campaign, actor=request.user, link_base=base[:-2])
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff"  # BOM so Excel opens UTF-8 correctly
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="invitations-{campaign.pk}.csv"'
+    return response
+
+
+# ---------------------------------------------------------------- a personal invitation link
+# A bearer link: no login, a masked name only. The steps are those of the resident flow (consent,
+# one item per screen, the result page), with the draft cookie scoped to the link's path.
+
+INVITE_COOKIE = "screening_invite_{code}"
+
+
+def _invitation_or_page(request, token):
+    """(invitation, None) when the link works, else (None, a page saying why in plain Chinese)."""
+    invitation = campaigns.get_invitation(token)
+    if invitation is None:
+        return None, render(request, "screening/invitation_unknown.html", status=404)
+    if not invitation.campaign.is_open():
+        page = render(request, "screening/campaign_closed.html", {"campaign": invitation.campaign})
+        return None, page
+    return invitation, None
+
+
+@require_http_methods(["GET", "POST"])
+def campaign_invitation(request, token):
+    invitation, page = _invitation_or_page(request, token)
+    if page is not None:
+        return page
+    done = campaigns.answered(invitation)
+    path = reverse("screening:campaign_invitation", args=[token])
+    if request.method == "POST" and request.POST.get("agree"):
+        inst = _instrument_or_404(request.POST.get("code", ""))
+        try:
+            draft = campaigns.start_invitation_draft(invitation, inst)
+        except services.ScreeningError as exc:
+            messages.error(request, exc.message)
+            return redirect(path)
+        response = redirect("screening:campaign_invitation_question", token=token, code=inst.code)
+        response.set_cookie(
+            INVITE_COOKIE.format(code=inst.code),
+            draft.token,
+            max_age=7 * 24 * 3600,
+            path=path,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+        return response
+    items = []
+    for code in invitation.campaign.instruments:
+        try:
+            inst = services.instrument(code)
+        except services.ScreeningError:
+            continue
+        cookie = request.COOKIES.get(INVITE_COOKIE.format(code=code))
+        resumable = campaigns.draft_for(invitation, cookie, code) is not None
+        items.append((inst, code in done, resumable))
+    return render(
+        request,
+        "screening/invitation.html",
+        {
+            "invitation": invitation,
+            "campaign": invitation.campaign,
+            "masked_name": campaigns.mask_name(invitation.person.name),
+            "items": items,
+            "all_done": bool(items) and all(d for _i, d, _r in items),
+            "declined": request.method == "POST",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def campaign_invitation_question(request, token, code):
+    invitation, page = _invitation_or_page(request, token)
+    if page is not None:
+        return page
+    inst = _instrument_or_404(code)
+    cookie = INVITE_COOKIE.format(code=inst.code)
+    draft = campaigns.draft_for(invitation, request.COOKIES.get(cookie), inst.code)
+    if draft is None:
+        return redirect("screening:campaign_invitation", token=token)
+    inst = services.instrument(draft.instrument, draft.version)
+    items = list(inst.items)
+    error = ""
+    if request.method == "POST":
+        here = reverse("screening:campaign_invitation_question", args=[token, inst.code])
+        if request.POST.get("back"):
+            services.step_back(draft)
+            return redirect(here)
+        try:
+            services.answer_item(draft, inst, request.POST.get("answer", ""))
+        except services.ScreeningError as exc:
+            error = exc.message
+        else:
+            if draft.current_item < len(items):
+                return redirect(here)
+            try:
+                assessment = campaigns.finish_invitation_draft(invitation, draft, inst)
+            except services.ScreeningError as exc:
+                messages.error(request, exc.message)
+                return redirect("screening:campaign_invitation", token=token)
+            seen = request.session.get(RESULTS_SESSION_KEY, [])
+            request.session[RESULTS_SESSION_KEY] = [*seen[-19:], assessment.pk]
+            left = len(set(invitation.campaign.instruments) - campaigns.answered(invitation))
+            if left:
+                messages.info(
+                    request,
+                    _("本次筛查还有 %(n)s 份量表：请再次打开您的邀请链接继续作答。") % {"n": left},
+                )
+            response = redirect("screening:result", pk=assessment.pk)
+            response.delete_cookie(
+                cookie, path=reverse("screening:campaign_invitation", args=[token])
+            )
+            return response
+    index = min(draft.current_item, len(items) - 1)
+    item = items[index]
+    chosen = draft.answers.get(str(item.id))
+    return render(
+        request,
+        "screening/question.html",
+        {
+            "instrument": inst,
+            "item": item,
+            "text": services.item_text(item),
+            "options": [
+                (
+                    str(o[0]),
+                    services.option_label(o),
+                    chosen is not None and str(o[0]) == str(chosen),
+                )
+                for o in item.options
+            ],
+            "number": index + 1,
+            "count": len(items),
+            "percent": round(100 * index / len(items)),
+            "error": error,
+        },
+        status=400 if error else 200,
     )
 
 

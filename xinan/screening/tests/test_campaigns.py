@@ -48,38 +48,37 @@ def test_it_refuses_a_campaign_outside_the_admins_areas(town_admin, areas):
         make_campaign(areas, town_admin, area=areas["town_b"])
 
 
-def test_it_counts_per_child_area_and_hides_small_cells(client, district_admin, areas):
+def test_it_counts_per_child_area_with_drill_down(client, district_admin, areas):
+    from xinan.screening import campaigns
+    from xinan.screening.models import CampaignInvitation
+
     campaign = make_campaign(areas, district_admin)
-    people_a = [factories.PersonFactory(home_area=areas["grid_a"]) for _ in range(6)]
-    people_b = [factories.PersonFactory(home_area=areas["grid_b"]) for _ in range(3)]
-    for p in people_a:
-        services.submit_assessment(
-            instrument_code="PHQ-9",
-            answers=[3] * 8 + [0],
-            mode="self",
-            actor=None,
-            person=p,
-            campaign=campaign,
-        )
-    services.submit_assessment(
-        instrument_code="PHQ-9",
-        answers=[0] * 9,
-        mode="self",
-        actor=None,
-        person=people_b[0],
-        campaign=campaign,
-    )
+    for area, n in (("grid_a", 12), ("grid_b", 9)):
+        for _ in range(n):
+            factories.PersonFactory(home_area=areas[area])
+    with time_machine.travel(dt.datetime(2026, 10, 1, 12, 0), tick=False):
+        campaigns.issue_invitations(campaign, actor=district_admin)
+        inst = services.instrument("PHQ-9")
+        for prefix, n, positive in (("310105001", 7, 6), ("310105102", 5, 0)):
+            invitations = CampaignInvitation.objects.filter(area_code__startswith=prefix)
+            for i, invitation in enumerate(invitations[:n]):
+                draft = campaigns.start_invitation_draft(invitation, inst)
+                for _item in range(9):
+                    services.answer_item(draft, inst, "3" if i < positive else "0")
+                campaigns.finish_invitation_draft(invitation, draft, inst)
     client.force_login(district_admin)
     page = client.get(reverse("screening:campaign", args=[campaign.pk])).content.decode()
     row_a = page[page.index("华阳路街道") :].split("</tr>")[0]
     row_b = page[page.index("新泾镇") :].split("</tr>")[0]
-    assert "<td>6</td><td>6</td><td>6</td>" in row_a
-    assert "<td>&lt;5</td><td>&lt;5</td><td>0</td>" in row_b
+    foot = page[page.index("<tfoot>") :].split("</tfoot>")[0]
+    assert "<td>12</td><td>7</td><td>6</td><td>58%</td>" in row_a
+    assert "<td>9</td><td>5</td><td>0</td><td>56%</td>" in row_b
+    assert "<th>21</th><th>12</th><th>6</th><th>57%</th>" in foot
     # Drill down to the town, then the village: the grid rows.
     page = client.get(
         reverse("screening:campaign", args=[campaign.pk]) + f"?area={areas['village_a'].code}"
     ).content.decode()
-    assert "安顺居委会第1网格" in page and "<td>6</td><td>6</td><td>6</td>" in page
+    assert "安顺居委会第1网格" in page and "<td>12</td><td>7</td><td>6</td><td>58%</td>" in page
 
 
 def test_it_404s_campaigns_for_non_admins(client, counsellor, district_admin, areas):

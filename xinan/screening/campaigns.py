@@ -1,0 +1,478 @@
+"""Campaign verbs (筛查活动): create, target, invite, answer through a personal link, count.
+
+A campaign belongs to the area admins above its area; admins of an area inside it (a town
+inside a district's campaign) run it for their own area: they issue invitations for the
+targeted people in their scope and see the counts from their area down.
+
+Personal invitations are bearer links (`/screening/i/<token>/`): whoever holds the link answers
+for the invited person, without logging in, so the pages behind it show a masked name only.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Substr
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from xinan.core import audit, scope
+from xinan.core.lib import suppression
+from xinan.core.models import Area
+from xinan.screening import services
+from xinan.screening.models import Assessment, AssessmentDraft, Campaign, CampaignInvitation
+
+audit.register_action("screening.invitation.issue", _("发出筛查邀请"))
+audit.register_action("screening.invitation.export", _("下载筛查邀请名单"))
+audit.register_action("screening.invitation.answer", _("通过个人邀请链接完成测评"))
+
+ISSUE_BATCH = 2000
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+@dataclass(frozen=True)
+class CampaignData:
+    name: str
+    area: Area
+    instruments: tuple[str, ...]
+    starts_on: dt.date
+    ends_on: dt.date
+    tags: tuple = ()
+    age_min: int | None = None
+    age_max: int | None = None
+
+
+def create_campaign(data: CampaignData, *, actor) -> Campaign:
+    if not any(data.area.code.startswith(p) for p in scope.admin_prefixes(actor)):
+        raise services.ScreeningError(_("只能在您管理的地区发起筛查活动"), field="area")
+    if data.ends_on < data.starts_on:
+        raise services.ScreeningError(_("结束日期不能早于开始日期"), field="ends_on")
+    if data.age_min is not None and data.age_max is not None and data.age_min > data.age_max:
+        raise services.ScreeningError(_("最小年龄不能大于最大年龄"), field="age_max")
+    if not data.instruments:
+        raise services.ScreeningError(_("请至少选择一个量表"), field="instruments")
+    for code in data.instruments:
+        services.instrument(code)
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            name=data.name.strip(),
+            area=data.area,
+            instruments=list(data.instruments),
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+            age_min=data.age_min,
+            age_max=data.age_max,
+            created_by=actor,
+        )
+        campaign.tags.set(data.tags)
+        audit.record("screening.campaign.create", campaign, actor=actor)
+    return campaign
+
+
+def _admin_areas(user) -> list[Area]:
+    if not user.is_authenticated:
+        return []
+    return [m.area for m in user.active_memberships() if m.role == "area_admin" and m.area]
+
+
+def campaigns_for(user) -> QuerySet:
+    """Campaigns in the user's admin areas, and those of areas above them (run for their part)."""
+    areas = _admin_areas(user)
+    if not areas:
+        return Campaign.objects.none()
+    above = {a.code for area in areas for a in area.ancestors()}
+    return Campaign.objects.filter(
+        scope.area_q([a.prefix for a in areas], "area__code") | Q(area__code__in=above)
+    )
+
+
+def get_campaign(user, pk) -> Campaign:
+    try:
+        return campaigns_for(user).select_related("area").get(pk=int(pk))
+    except (Campaign.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
+
+
+def root_for(campaign: Campaign, user) -> Area:
+    """The highest area of the campaign the user sees counts for: the campaign's own area, or
+    (for an admin of an area inside it) the user's area."""
+    inside = []
+    for area in _admin_areas(user):
+        if campaign.area.code.startswith(area.prefix):
+            return campaign.area
+        if area.code.startswith(campaign.area.prefix):
+            inside.append(area)
+    if not inside:
+        raise Http404
+    return min(inside, key=lambda a: a.code)
+
+
+def area_in_view(campaign: Campaign, user, code: str) -> Area:
+    """The area `code` if the user may see the campaign's counts there, else Http404."""
+    root = root_for(campaign, user)
+    node = Area.objects.filter(code=code).first() if code else root
+    if node is None or not node.code.startswith(campaign.area.prefix):
+        raise Http404
+    if not any(node.code.startswith(a.prefix) for a in _admin_areas(user)):
+        raise Http404
+    return node
+
+
+def targets(campaign: Campaign, user) -> QuerySet:
+    """People the campaign targets, within the user's scope (grants do not widen it)."""
+    qs = scope.persons(user, include_grants=False).filter(
+        home_area__code__startswith=campaign.area.prefix
+    )
+    tag_codes = list(campaign.tags.values_list("code", flat=True))
+    if tag_codes:
+        qs = qs.filter(tags__code__in=tag_codes).distinct()
+    today = timezone.localdate()
+    if campaign.age_min is not None:
+        qs = qs.filter(birth_date__lte=_years_before(today, campaign.age_min))
+    if campaign.age_max is not None:
+        qs = qs.filter(birth_date__gt=_years_before(today, campaign.age_max + 1))
+    return qs
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+# ---------------------------------------------------------------- invitations (staff side)
+
+
+def invitations_for(campaign: Campaign, user) -> QuerySet:
+    """The campaign's invitations of people in the user's scope (the person-level list)."""
+    return scope.filter_related(
+        user, campaign.invitations.all(), person_path="person", include_grants=False
+    )
+
+
+def issue_invitations(campaign: Campaign, *, actor) -> int:
+    """Invite every targeted person in the actor's scope not invited yet; returns how many.
+
+    Idempotent: issuing again adds only people who are new to the target group. Rows are
+    written with bulk INSERTs (a district may have 100,000 targets); the unique (campaign,
+    person) constraint makes a concurrent second click harmless.
+    """
+    if campaign.ends_on < timezone.localdate():
+        raise services.ScreeningError(_("活动已结束，不能再发出邀请"))
+    already = CampaignInvitation.objects.filter(campaign=campaign).values("person_id")
+    people = list(
+        targets(campaign, actor)
+        .exclude(pk__in=already)
+        .order_by()
+        .values_list("pk", "home_area_id")
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        before = CampaignInvitation.objects.filter(campaign=campaign).count()
+        for start in range(0, len(people), ISSUE_BATCH):
+            CampaignInvitation.objects.bulk_create(
+                [
+                    CampaignInvitation(
+                        campaign=campaign,
+                        person_id=pk,
+                        area_code=area_code,
+                        issued_by=actor,
+                        issued_at=now,
+                    )
+                    for pk, area_code in people[start : start + ISSUE_BATCH]
+                ],
+                ignore_conflicts=True,
+            )
+        issued = CampaignInvitation.objects.filter(campaign=campaign).count() - before
+        audit.record(
+            "screening.invitation.issue",
+            campaign,
+            actor=actor,
+            reason=_("新发出 %(n)s 份邀请") % {"n": issued},
+        )
+    return issued
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, 欧阳娜娜 → 欧***: the first character, then one star per character."""
+    name = (name or "").strip()
+    return name[:1] + "*" * (len(name) - 1) if name else ""
+
+
+EXPORT_HEADER = (
+    gettext_lazy("编号"),
+    gettext_lazy("姓名"),
+    gettext_lazy("区划代码"),
+    gettext_lazy("地区"),
+    gettext_lazy("个人链接"),
+    gettext_lazy("状态"),
+)
+
+
+def export_invitations(campaign: Campaign, *, actor, link_base: str) -> Iterator[list[str]]:
+    """Rows for the invitation list (header first): masked name, area, personal link, status.
+
+    Audited when called; the rows are read as a stream. `link_base` is the absolute URL of
+    `/screening/i/`, to which each token is appended.
+    """
+    qs = invitations_for(campaign, actor)
+    area_codes = list(qs.order_by().values_list("area_code", flat=True).distinct())
+    names = dict(Area.objects.filter(code__in=area_codes).values_list("code", "name"))
+    audit.record(
+        "screening.invitation.export",
+        campaign,
+        actor=actor,
+        reason=_("%(n)s 个地区") % {"n": len(area_codes)},
+    )
+    rows = qs.order_by("area_code", "pk").values_list(
+        "pk", "person__name", "area_code", "token", "completed_at"
+    )
+
+    def generate() -> Iterator[list[str]]:
+        yield [str(h) for h in EXPORT_HEADER]
+        for pk, name, code, token, completed_at in rows.iterator(chunk_size=5000):
+            yield [
+                str(pk),
+                mask_name(name),
+                code,
+                names.get(code, ""),
+                f"{link_base}{token}/",
+                _("已完成") if completed_at else _("未完成"),
+            ]
+
+    return generate()
+
+
+# ---------------------------------------------------------------- invitations (the person's side)
+
+
+def get_invitation(token: str) -> CampaignInvitation | None:
+    if not token or len(token) > 40:
+        return None
+    return (
+        CampaignInvitation.objects.select_related("campaign", "campaign__area", "person")
+        .filter(token=token)
+        .first()
+    )
+
+
+def answered(invitation: CampaignInvitation) -> set[str]:
+    """Codes of the campaign's instruments already answered through this invitation."""
+    return set(invitation.assessments.values_list("instrument", flat=True))
+
+
+def _check_open(invitation: CampaignInvitation, code: str) -> None:
+    if not invitation.campaign.is_open():
+        raise services.ScreeningError(_("本次筛查活动不在进行中"))
+    if code not in invitation.campaign.instruments:
+        raise services.ScreeningError(_("本次筛查活动不包含这个量表"))
+    if code in answered(invitation):
+        raise services.ScreeningError(_("这份量表您已经完成了"))
+
+
+def start_invitation_draft(invitation: CampaignInvitation, inst) -> AssessmentDraft:
+    """After consent on the invitation page: record it for the person and open a draft."""
+    from xinan.people import services as people_services
+    from xinan.people.models import ConsentKind
+
+    _check_open(invitation, inst.code)
+    with transaction.atomic():
+        # Nobody is logged in: the consent is recorded without a recorder, as the person's own.
+        people_services.record_consent(
+            invitation.person, kind=ConsentKind.ASSESSMENT, granted=True, actor=None
+        )
+        return services.start_draft(inst, person=invitation.person, campaign=invitation.campaign)
+
+
+def draft_for(invitation: CampaignInvitation, token: str | None, code: str):
+    """The draft in the link's cookie, only if it belongs to this invitation."""
+    draft = services.get_draft(token, code)
+    if draft is None:
+        return None
+    if draft.person_id != invitation.person_id or draft.campaign_id != invitation.campaign_id:
+        return None
+    return draft
+
+
+def finish_invitation_draft(invitation: CampaignInvitation, draft, inst) -> Assessment:
+    """Submit the answers as a self-assessment of the invited person in the campaign, and mark
+    the invitation: linked to the assessment, completed once every instrument is answered."""
+    _check_open(invitation, inst.code)
+    anonymous = AnonymousUser()  # the bearer of the link, not a logged-in user
+    with transaction.atomic():
+        a = services.finish_draft(draft, inst, actor=anonymous)
+        invitation.assessments.add(a)
+        fields = []
+        if a.positive and not invitation.positive:
+            invitation.positive = True
+            fields.append("positive")
+        if invitation.completed_at is None and set(invitation.campaign.instruments) <= answered(
+            invitation
+        ):
+            invitation.completed_at = timezone.now()
+            fields.append("completed_at")
+        if fields:
+            invitation.save(update_fields=fields)
+        audit.record(
+            "screening.invitation.answer",
+            invitation,
+            actor=anonymous,
+            changed_fields=["assessments", *fields],
+            reason=f"{a.instrument} #{a.pk}",
+        )
+    return a
+
+
+# ---------------------------------------------------------------- counts
+
+
+COLUMNS = ("invited", "completed", "positive", "responded")
+# Sub-counts: positive ⊂ completed, responded ⊂ invited and ⊂ completed.
+NESTED = ((2, 1), (3, 0), (3, 1))
+
+
+@dataclass
+class Cell:
+    """Counts for one area (area None: not placed in any child area).
+
+    invited: invitations issued; responded: invited people who completed; completed: those
+    plus completions through the shared link; positive: completed with a positive screen.
+    """
+
+    area: Area | None
+    invited: int = 0
+    completed: int = 0
+    positive: int = 0
+    responded: int = 0
+
+    def values(self) -> list[int]:
+        return [getattr(self, c) for c in COLUMNS]
+
+
+def campaign_rows(campaign: Campaign, node: Area) -> tuple[list[Cell], Cell]:
+    """Counts per child area of `node`, a row for what no child holds, and the node's total.
+
+    Shared-link completions count each anonymous submission and each identified person once;
+    assessments made through a personal link count only through their invitation.
+    """
+    children = list(Area.objects.current().filter(parent=node).order_by("code"))
+    n = len(children[0].prefix) if children else len(node.prefix)
+    invitations = CampaignInvitation.objects.filter(
+        campaign=campaign, area_code__startswith=node.prefix
+    )
+    done = Q(completed_at__isnull=False)
+    per_invited = {
+        r["k"]: r
+        for r in invitations.annotate(k=Substr("area_code", 1, n))
+        .values("k")
+        .annotate(
+            invited=Count("pk"),
+            responded=Count("pk", filter=done),
+            pos=Count("pk", filter=done & Q(positive=True)),
+        )
+    }
+    through = CampaignInvitation.assessments.through.objects.filter(
+        campaigninvitation__campaign=campaign
+    )
+    finished = CampaignInvitation.objects.filter(campaign=campaign).filter(done)
+    shared = (
+        Assessment.objects.filter(campaign=campaign, area_code__startswith=node.prefix)
+        .exclude(pk__in=through.values("assessment_id"))
+        .exclude(person__in=finished.values("person_id"))
+    )
+    per_shared = {
+        r["k"]: r
+        for r in shared.annotate(k=Substr("area_code", 1, n))
+        .values("k")
+        .annotate(
+            people=Count("person", distinct=True),
+            anon=Count("pk", filter=Q(person__isnull=True)),
+            pos_people=Count("person", filter=Q(positive=True), distinct=True),
+            pos_anon=Count("pk", filter=Q(positive=True, person__isnull=True)),
+        )
+    }
+
+    def cell(area: Area | None, keys: Iterable[str]) -> Cell:
+        c = Cell(area)
+        for k in keys:
+            i, s = per_invited.get(k), per_shared.get(k)
+            if i:
+                c.invited += i["invited"]
+                c.responded += i["responded"]
+                c.completed += i["responded"]
+                c.positive += i["pos"]
+            if s:
+                c.completed += s["people"] + s["anon"]
+                c.positive += s["pos_people"] + s["pos_anon"]
+        return c
+
+    rows = [cell(child, [child.prefix]) for child in children]
+    child_keys = {child.prefix for child in children}
+    rows.append(cell(None, (set(per_invited) | set(per_shared)) - child_keys))
+    total = cell(node, set(per_invited) | set(per_shared))
+    return rows, total
+
+
+@dataclass
+class Report:
+    node: Area
+    rows: list[tuple[Area | None, list[str], str, bool]]  # area, labels, response rate, drill
+    total: tuple[list[str], str]
+    threshold: int
+
+
+def _rate(cell: Cell, hidden: list[str | None]) -> str:
+    i_inv, i_resp = COLUMNS.index("invited"), COLUMNS.index("responded")
+    if not cell.invited or hidden[i_inv] or hidden[i_resp]:
+        return "—"
+    return f"{round(100 * cell.responded / cell.invited)}%"
+
+
+def report(campaign: Campaign, root: Area, node: Area) -> Report:
+    """The table for `node`, small cells hidden with their complements.
+
+    A cell hidden in a parent's table stays hidden as the total of its own table when drilled
+    into (and one of its children is hidden with it), so the two views cannot be subtracted.
+    """
+    threshold = settings.SMALL_CELL_THRESHOLD
+    chain = [a for a in node.ancestors() if a.code.startswith(root.prefix)] + [node]
+    carried = [False] * len(COLUMNS)
+    for level, here in enumerate(chain):
+        rows, total = campaign_rows(campaign, here)
+        table = suppression.suppress_table(
+            [r.values() for r in rows],
+            total.values(),
+            threshold,
+            total_hidden=carried,
+            nested=NESTED,
+        )
+        if level + 1 < len(chain):
+            below = chain[level + 1]
+            index = next((i for i, r in enumerate(rows) if r.area and r.area.pk == below.pk), None)
+            if index is None:  # not a current child (re-districted): hide nothing more
+                carried = [False] * len(COLUMNS)
+            else:
+                carried = [reason is not None for reason in table.rows[index]]
+
+    def labels(cell: Cell, reasons: list[str | None]) -> list[str]:
+        return [
+            suppression.label(v, r, threshold)
+            for v, r in zip(cell.values()[:3], reasons[:3], strict=True)
+        ]
+
+    out = []
+    for r, reasons in zip(rows, table.rows, strict=True):
+        if r.area is None and not any(r.values()):
+            continue
+        drill = r.area is not None and r.area.level != "grid"
+        out.append((r.area, labels(r, reasons), _rate(r, reasons), drill))
+    return Report(node, out, (labels(total, table.total), _rate(total, table.total)), threshold)

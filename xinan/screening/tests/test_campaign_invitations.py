@@ -1,0 +1,424 @@
+"""Per-person campaign invitations: issuing, the list, the personal link, the counts."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from xinan.core.models import AuditEntry, OutboxEvent
+from xinan.people.models import Consent, PopulationTag
+from xinan.screening import campaigns, services
+from xinan.screening.models import Assessment, AssessmentDraft, CampaignInvitation
+from xinan.testing import factories
+
+TODAY = dt.date(2026, 10, 15)
+NOON = dt.datetime(2026, 10, 15, 12, 0)
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(NOON, tick=False):
+        yield
+
+
+def make_campaign(area, admin, **kwargs):
+    data = (
+        dict(
+            name="2026秋季抑郁筛查",
+            area=area,
+            instruments=("PHQ-9",),
+            starts_on=dt.date(2026, 9, 1),
+            ends_on=dt.date(2026, 12, 31),
+        )
+        | kwargs
+    )
+    return campaigns.create_campaign(campaigns.CampaignData(**data), actor=admin)
+
+
+def people(area, n, **kwargs):
+    return [factories.PersonFactory(home_area=area, **kwargs) for _ in range(n)]
+
+
+def answer_by_service(invitation, answers, code="PHQ-9"):
+    inst = services.instrument(code)
+    draft = campaigns.start_invitation_draft(invitation, inst)
+    for value in answers:
+        services.answer_item(draft, inst, str(value))
+    return campaigns.finish_invitation_draft(invitation, draft, inst)
+
+
+def answer_by_link(client, invitation, answers, code="PHQ-9"):
+    link = reverse("screening:campaign_invitation", args=[invitation.token])
+    client.post(link, {"agree": "1", "code": code})
+    question = reverse("screening:campaign_invitation_question", args=[invitation.token, code])
+    response = None
+    for value in answers:
+        response = client.post(question, {"answer": str(value)})
+    return response
+
+
+NEGATIVE = [0] * 9
+POSITIVE = [3] * 8 + [0]
+
+
+# ---------------------------------------------------------------- issuing
+
+
+def test_it_invites_each_targeted_person_once(areas, district_admin):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 2)
+    people(areas["grid_b"], 1)
+    assert campaigns.issue_invitations(campaign, actor=district_admin) == 3
+    assert campaigns.issue_invitations(campaign, actor=district_admin) == 0
+    newcomer = factories.PersonFactory(home_area=areas["grid_a2"])
+    assert campaigns.issue_invitations(campaign, actor=district_admin) == 1
+    invitation = CampaignInvitation.objects.get(person=newcomer)
+    assert invitation.area_code == areas["grid_a2"].code
+    assert invitation.issued_by == district_admin and invitation.completed_at is None
+    assert len(invitation.token) >= 20
+    assert CampaignInvitation.objects.values("token").distinct().count() == 4
+    entries = AuditEntry.objects.filter(action="screening.invitation.issue")
+    assert entries.count() == 3 and entries.first().area_code == areas["district"].code
+
+
+def test_it_invites_only_the_targeted_tags_and_ages(areas, district_admin):
+    elderly = PopulationTag.objects.get(code="elderly")
+    campaign = make_campaign(
+        areas["district"], district_admin, tags=(elderly,), age_min=60, age_max=79
+    )
+    old = factories.PersonFactory(home_area=areas["grid_a"], birth_date=dt.date(1950, 1, 1))
+    old.tags.add(elderly)
+    too_old = factories.PersonFactory(home_area=areas["grid_a"], birth_date=dt.date(1940, 1, 1))
+    too_old.tags.add(elderly)
+    factories.PersonFactory(home_area=areas["grid_a"], birth_date=dt.date(1950, 1, 1))  # no tag
+    assert campaigns.issue_invitations(campaign, actor=district_admin) == 1
+    assert CampaignInvitation.objects.get().person == old
+
+
+def test_it_issues_in_bulk_not_row_by_row(areas, district_admin, django_assert_max_num_queries):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 60)
+    with django_assert_max_num_queries(12):
+        assert campaigns.issue_invitations(campaign, actor=district_admin) == 60
+
+
+def test_it_refuses_to_invite_after_the_campaign_ended(areas, district_admin):
+    campaign = make_campaign(
+        areas["district"], district_admin, starts_on=dt.date(2026, 1, 1), ends_on=TODAY
+    )
+    people(areas["grid_a"], 1)
+    later = time_machine.travel(NOON + dt.timedelta(days=1), tick=False)
+    with later, pytest.raises(services.ScreeningError) as exc:
+        campaigns.issue_invitations(campaign, actor=district_admin)
+    assert "已结束" in exc.value.message
+    assert not CampaignInvitation.objects.exists()
+
+
+def test_a_town_admin_runs_a_district_campaign_for_their_town_only(
+    client, areas, district_admin, town_admin
+):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 2)
+    [other] = people(areas["grid_b"], 1)
+    assert campaigns.issue_invitations(campaign, actor=town_admin) == 2
+    assert not CampaignInvitation.objects.filter(person=other).exists()
+    client.force_login(town_admin)
+    page = client.get(reverse("screening:campaign", args=[campaign.pk])).content.decode()
+    assert "华阳路街道您管辖范围内的目标人群 2 人" in page
+    assert "新泾镇" not in page and "淞虹" not in page
+    url = reverse("screening:campaign", args=[campaign.pk])
+    assert client.get(url + f"?area={areas['town_b'].code}").status_code == 404
+    assert client.get(url + f"?area={areas['district'].code}").status_code == 404
+    # The district admin invites the rest; the town admin's list still holds only their town.
+    assert campaigns.issue_invitations(campaign, actor=district_admin) == 1
+    body = download(client, campaign)
+    assert len(body) == 3 and all(row[2].startswith(areas["town_a"].prefix) for row in body[1:])
+
+
+def test_an_admin_of_one_town_cannot_see_another_towns_campaign(client, areas, district_admin):
+    campaign = make_campaign(areas["town_a"], district_admin)
+    admin_b = factories.staff("area_admin", area=areas["town_b"], username="admin_b")
+    client.force_login(admin_b)
+    for name in ("screening:campaign", "screening:campaign_invitations_download"):
+        assert client.get(reverse(name, args=[campaign.pk])).status_code == 404
+    issue = reverse("screening:campaign_invitations_issue", args=[campaign.pk])
+    assert client.post(issue).status_code == 404
+    assert not CampaignInvitation.objects.exists()
+
+
+def test_it_404s_issuing_for_staff_who_are_not_admins(client, areas, district_admin, counsellor):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 1)
+    client.force_login(counsellor)
+    issue = reverse("screening:campaign_invitations_issue", args=[campaign.pk])
+    assert client.post(issue).status_code == 404
+    assert not CampaignInvitation.objects.exists()
+
+
+def test_it_issues_from_the_campaign_page(client, areas, district_admin):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 3)
+    client.force_login(district_admin)
+    issue = reverse("screening:campaign_invitations_issue", args=[campaign.pk])
+    response = client.post(issue, follow=True)
+    assert "已发出 3 份新的邀请" in response.content.decode()
+    response = client.post(issue, follow=True)
+    assert "目标人群都已邀请过" in response.content.decode()
+    assert client.get(issue).status_code == 405
+
+
+# ---------------------------------------------------------------- the list
+
+
+def download(client, campaign):
+    response = client.get(reverse("screening:campaign_invitations_download", args=[campaign.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def test_it_downloads_the_list_with_masked_names_areas_and_links(
+    client, areas, district_admin, person_a
+):
+    campaign = make_campaign(areas["district"], district_admin)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    invitation = CampaignInvitation.objects.get()
+    client.force_login(district_admin)
+    header, row = download(client, campaign)
+    assert header == ["编号", "姓名", "区划代码", "地区", "个人链接", "状态"]
+    assert row == [
+        str(invitation.pk),
+        "张*",
+        areas["grid_a"].code,
+        "安顺居委会第1网格",
+        f"http://testserver/screening/i/{invitation.token}/",
+        "未完成",
+    ]
+    entry = AuditEntry.objects.get(action="screening.invitation.export")
+    assert entry.actor == district_admin and entry.object_id == str(campaign.pk)
+
+
+def test_the_list_holds_no_full_name_id_number_or_phone(client, areas, district_admin, person_a):
+    campaign = make_campaign(areas["district"], district_admin)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    client.force_login(district_admin)
+    text = "\n".join(",".join(r) for r in download(client, campaign))
+    assert "张三" not in text and person_a.id_number not in text and "13912345678" not in text
+
+
+def test_it_masks_names():
+    assert campaigns.mask_name("张三") == "张*"
+    assert campaigns.mask_name("欧阳娜娜") == "欧***"
+    assert campaigns.mask_name(" 王 ") == "王"
+    assert campaigns.mask_name("") == ""
+
+
+# ---------------------------------------------------------------- the personal link
+
+
+@pytest.fixture
+def invitation(areas, district_admin, person_a):
+    campaign = make_campaign(areas["district"], district_admin)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    return CampaignInvitation.objects.select_related("campaign").get(person=person_a)
+
+
+def test_the_link_shows_consent_first_and_a_masked_name_only(client, invitation, person_a):
+    response = client.get(reverse("screening:campaign_invitation", args=[invitation.token]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "开始前请您了解" in page and "张*，您好" in page and "2026秋季抑郁筛查" in page
+    assert "张三" not in page and person_a.id_number_masked not in page
+    assert "1391" not in page and "安顺" not in page
+    question = reverse("screening:campaign_invitation_question", args=[invitation.token, "PHQ-9"])
+    assert client.get(question).url == reverse(
+        "screening:campaign_invitation", args=[invitation.token]
+    )
+
+
+def test_it_does_not_start_without_consent(client, invitation):
+    link = reverse("screening:campaign_invitation", args=[invitation.token])
+    response = client.post(link, {"code": "PHQ-9"})
+    assert "需要您同意后才能开始自测" in response.content.decode()
+    assert not AssessmentDraft.objects.exists() and not Consent.objects.exists()
+
+
+def test_it_completes_an_assessment_through_the_link(client, invitation, person_a):
+    response = answer_by_link(client, invitation, POSITIVE)
+    a = Assessment.objects.get()
+    assert response.url == reverse("screening:result", args=[a.pk])
+    assert a.person == person_a and a.campaign == invitation.campaign
+    assert a.mode == "self" and a.entered_by is None and a.positive
+    invitation.refresh_from_db()
+    assert invitation.completed_at is not None and invitation.positive
+    assert list(invitation.assessments.all()) == [a]
+    consent = Consent.objects.get(person=person_a)
+    assert consent.kind == "assessment" and consent.granted
+    entry = AuditEntry.objects.get(action="screening.invitation.answer")
+    assert entry.actor_label == "anonymous" and entry.reason == f"PHQ-9 #{a.pk}"
+    event = OutboxEvent.objects.get(topic="assessment.scored")
+    assert event.payload["person_id"] == person_a.pk and event.payload["anonymous"] is False
+    # The result opens for this browser, and the link now says it is done.
+    assert client.get(response.url).status_code == 200
+    page = client.get(reverse("screening:campaign_invitation", args=[invitation.token]))
+    assert "您已完成本次筛查" in page.content.decode()
+
+
+def test_a_finished_scale_cannot_be_answered_again(client, invitation):
+    answer_by_link(client, invitation, NEGATIVE)
+    link = reverse("screening:campaign_invitation", args=[invitation.token])
+    response = client.post(link, {"agree": "1", "code": "PHQ-9"}, follow=True)
+    assert "这份量表您已经完成了" in response.content.decode()
+    assert Assessment.objects.count() == 1
+
+
+def test_a_campaign_with_two_scales_is_completed_by_the_second(
+    client, areas, district_admin, person_a
+):
+    campaign = make_campaign(areas["district"], district_admin, instruments=("PHQ-9", "GAD-7"))
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    invitation = CampaignInvitation.objects.get()
+    response = answer_by_link(client, invitation, NEGATIVE)
+    page = client.get(response.url).content.decode()
+    assert "本次筛查还有 1 份量表" in page
+    invitation.refresh_from_db()
+    assert invitation.completed_at is None
+    answer_by_link(client, invitation, [0] * 7, code="GAD-7")
+    invitation.refresh_from_db()
+    assert invitation.completed_at is not None and invitation.assessments.count() == 2
+
+
+def test_the_draft_cookie_of_one_link_does_not_open_another(client, areas, invitation):
+    link = reverse("screening:campaign_invitation", args=[invitation.token])
+    client.post(link, {"agree": "1", "code": "PHQ-9"})
+    other_person = factories.PersonFactory(home_area=areas["grid_a"])
+    other = CampaignInvitation.objects.create(
+        campaign=invitation.campaign,
+        person=other_person,
+        area_code=other_person.home_area_id,
+        issued_by=invitation.issued_by,
+    )
+    draft = AssessmentDraft.objects.get()
+    client.cookies["screening_invite_PHQ-9"] = draft.token  # even with the cookie's path widened
+    question = reverse("screening:campaign_invitation_question", args=[other.token, "PHQ-9"])
+    response = client.post(question, {"answer": "0"})
+    assert response.url == reverse("screening:campaign_invitation", args=[other.token])
+    assert AssessmentDraft.objects.get().answers == {}
+
+
+def test_an_expired_campaign_link_says_so(client, invitation):
+    with time_machine.travel(dt.datetime(2027, 1, 5, 12, 0), tick=False):
+        response = client.get(reverse("screening:campaign_invitation", args=[invitation.token]))
+        assert "现在不在活动时间内" in response.content.decode()
+        question = reverse(
+            "screening:campaign_invitation_question", args=[invitation.token, "PHQ-9"]
+        )
+        assert "现在不在活动时间内" in client.post(question, {"answer": "0"}).content.decode()
+    assert not Assessment.objects.exists()
+
+
+def test_an_unknown_link_404s_with_a_chinese_message(client, db):
+    response = client.get(reverse("screening:campaign_invitation", args=["no-such-token"]))
+    assert response.status_code == 404
+    assert "邀请链接无效" in response.content.decode()
+
+
+# ---------------------------------------------------------------- counts
+
+
+def test_it_counts_invited_completed_positive_and_responders(areas, district_admin):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 8)
+    people(areas["grid_b"], 6)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    invited_a = list(CampaignInvitation.objects.filter(area_code__startswith="310105001"))
+    for n, inv in enumerate(invited_a[:6]):
+        answer_by_service(inv, POSITIVE if n < 3 else NEGATIVE)
+    # Two anonymous answers through the shared link: placed at the campaign's area.
+    for answers in (POSITIVE, NEGATIVE):
+        services.submit_assessment(
+            instrument_code="PHQ-9", answers=answers, mode="self", actor=None, campaign=campaign
+        )
+    rows, total = campaigns.campaign_rows(campaign, areas["district"])
+    by_area = {r.area.name if r.area else None: r for r in rows}
+    a, b, elsewhere = by_area["华阳路街道"], by_area["新泾镇"], by_area[None]
+    assert (a.invited, a.completed, a.positive, a.responded) == (8, 6, 3, 6)
+    assert (b.invited, b.completed, b.positive, b.responded) == (6, 0, 0, 0)
+    assert (elsewhere.invited, elsewhere.completed, elsewhere.positive) == (0, 2, 1)
+    assert (total.invited, total.completed, total.positive, total.responded) == (14, 8, 4, 6)
+
+
+def test_a_person_answering_by_link_and_shared_link_counts_once(areas, district_admin, person_a):
+    campaign = make_campaign(areas["district"], district_admin)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    answer_by_service(CampaignInvitation.objects.get(), NEGATIVE)
+    services.submit_assessment(
+        instrument_code="PHQ-9",
+        answers=NEGATIVE,
+        mode="self",
+        actor=None,
+        person=person_a,
+        campaign=campaign,
+    )
+    _rows, total = campaigns.campaign_rows(campaign, areas["district"])
+    assert (total.invited, total.completed, total.responded) == (1, 1, 1)
+
+
+def test_the_page_shows_the_response_rate_and_hides_small_cells_with_complements(
+    client, areas, district_admin
+):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 10)
+    people(areas["grid_b"], 8)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    for n, inv in enumerate(CampaignInvitation.objects.filter(area_code__startswith="310105001")):
+        if n < 6:
+            answer_by_service(inv, POSITIVE if n < 5 else NEGATIVE)
+    for inv in CampaignInvitation.objects.filter(area_code__startswith="310105102")[:2]:
+        answer_by_service(inv, NEGATIVE)
+    client.force_login(district_admin)
+    page = client.get(reverse("screening:campaign", args=[campaign.pk])).content.decode()
+    row_a = page[page.index("华阳路街道") :].split("</tr>")[0]
+    row_b = page[page.index("新泾镇") :].split("</tr>")[0]
+    foot = page[page.index("<tfoot>") :].split("</tfoot>")[0]
+    # Completed 6 and 2 under 8: the 2 is small, the 6 hidden with it; responders likewise, so
+    # neither row's rate is shown. Positive 5 would bound the hidden 6 (5 ≤ completed ≤ 7), so
+    # it is hidden too, and then the positive total, which nothing else could hide with it.
+    assert "<td>10</td><td>*</td><td>*</td><td>—</td>" in row_a
+    assert "<td>8</td><td>&lt;5</td><td>0</td><td>—</td>" in row_b
+    assert "<th>18</th><th>8</th><th>*</th><th>44%</th>" in foot
+
+
+def test_a_cell_hidden_above_stays_hidden_when_drilled_into(client, areas, district_admin):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 7)
+    people(areas["grid_a2"], 6)
+    people(areas["grid_b"], 3)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    client.force_login(district_admin)
+    url = reverse("screening:campaign", args=[campaign.pk])
+    page = client.get(url).content.decode()
+    row_a = page[page.index("华阳路街道") :].split("</tr>")[0]
+    assert "<td>*</td>" in row_a  # 13, hidden with 新泾镇's 3 under the shown 16
+    for code in (areas["town_a"].code, areas["village_a"].code):
+        page = client.get(url + f"?area={code}").content.decode()
+        foot = page[page.index("<tfoot>") :].split("</tfoot>")[0]
+        assert "<th>*</th>" in foot and "<th>13</th>" not in foot
+    # In the village, one of the grids is hidden too: 13 − 7 cannot be done.
+    assert "<td>*</td>" in page
+
+
+def test_counts_leave_invitations_of_other_campaigns_alone(areas, district_admin):
+    first = make_campaign(areas["district"], district_admin)
+    second = make_campaign(areas["district"], district_admin, name="第二次")
+    people(areas["grid_a"], 6)
+    campaigns.issue_invitations(first, actor=district_admin)
+    _rows, total = campaigns.campaign_rows(second, areas["district"])
+    assert total.invited == 0
+    assert timezone.localdate() == TODAY
