@@ -539,6 +539,7 @@ def campaign_invitation(request, token):
             "items": items,
             "all_done": bool(items) and all(d for _i, d, _r in items),
             "declined": request.method == "POST",
+            "local_hotline": services.local_hotline(invitation.area_code),
         },
     )
 
