@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "xinan.instruments",
     "xinan.screening",
     "xinan.crisis",
+    "xinan.api",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +80,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Persistent per-thread connections: opening SQLite and running the PRAGMAs per request
     # cost more than the request itself.
     DATABASES["default"]["CONN_MAX_AGE"] = 600
+    # Django's SQLite backend plus an in-process queue for writers (see its docstring).
+    DATABASES["default"]["ENGINE"] = "xinan.core.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the one writer; IMMEDIATE avoids lock upgrades mid-write.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

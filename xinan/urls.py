@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from xinan.api.api import api
+
 urlpatterns = [
     path("", include("xinan.core.urls")),
     path("accounts/", include("xinan.accounts.urls")),
@@ -9,4 +11,5 @@ urlpatterns = [
     path("crisis/", include("xinan.crisis.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
 ]

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import models
 
+from xinan.core.lib import fastinsert
 from xinan.core.middleware import current_ip
 from xinan.core.models import AuditEntry
 
@@ -33,7 +34,7 @@ def record(
         object_id = object_id or obj.pk
         area_code = area_code or getattr(obj, "audit_area_code", "") or ""
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         actor=actor if authenticated else None,
         actor_label=actor.get_username()
         if authenticated
@@ -46,6 +47,8 @@ def record(
         reason=reason,
         ip_address=current_ip.get(),
     )
+    # Every request that changes or opens a record writes one of these: keep it cheap.
+    return fastinsert.insert(entry)
 
 
 def changed(instance: models.Model, data: dict[str, Any]) -> list[str]:

@@ -5,17 +5,19 @@ one transaction; scoring itself belongs to xinan.instruments.
 """
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinan.core import audit, outbox, scope
+from xinan.core.lib import crypto, fastinsert, idnumber
 from xinan.core.models import Area, Institution
 from xinan.screening.models import Assessment, AssessmentDraft, Campaign, Mode
 
@@ -120,11 +122,17 @@ def area_for(person, campaign: Campaign | None, area_code: str | None) -> str:
 def previous_total(person, code: str, before: dt.datetime | None = None) -> float | None:
     if person is None:
         return None
-    qs = Assessment.objects.filter(person=person, instrument=code)
+    # Asked once per submission: plain SQL on the (person, instrument, submitted_at) index.
+    table = Assessment._meta.db_table
+    sql = f"SELECT total FROM {table} WHERE person_id = %s AND instrument = %s"  # noqa: S608
+    params: list[Any] = [person.pk, code]
     if before is not None:
-        qs = qs.filter(submitted_at__lte=before)
-    row = qs.order_by("-submitted_at", "-id").values_list("total", flat=True).first()
-    return row
+        sql += " AND submitted_at <= %s"
+        params.append(connection.ops.adapt_datetimefield_value(before))
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY submitted_at DESC, id DESC LIMIT 1", params)
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def payload(a: Assessment, previous: float | None) -> dict[str, Any]:
@@ -226,7 +234,7 @@ def submit_assessment(
     )
     try:
         with transaction.atomic():
-            a.save(force_insert=True)
+            fastinsert.insert(a)
             audit.record(
                 "screening.assessment.submit",
                 a,
@@ -242,6 +250,46 @@ def submit_assessment(
                 return existing
         raise
     return a
+
+
+def submit_for_id_number(
+    *,
+    actor,
+    instrument_code: str,
+    id_number: str,
+    answer_codes: str,
+    mode: str = Mode.PAPER,
+    version: str | None = None,
+    site: str = "",
+    submitted_at: dt.datetime | None = None,
+    idempotency_key: str | None = None,
+) -> Assessment:
+    """Staff entry for a person named by ID number (paper forms, the API): the person must be
+    in the actor's scope; every problem is a ScreeningError naming its field."""
+    if mode not in {Mode.PAPER, Mode.INTERVIEW}:
+        raise ScreeningError(_("未知的录入方式"), field="mode")
+    inst = instrument(instrument_code, version)
+    try:
+        number = idnumber.validate(id_number)
+    except idnumber.InvalidIdNumber as exc:
+        raise ScreeningError(str(exc), field="id_number") from None
+    person = scope.find_person(actor, id_number_hash=crypto.lookup_hash(number))
+    if person is None:
+        raise ScreeningError(_("查无此人或不在您的管辖范围内，请先建档"), field="id_number")
+    if idempotency_key:
+        # Per actor: another system's key must never return (or block) this one's row.
+        idempotency_key = hashlib.sha256(f"entry:{actor.pk}:{idempotency_key}".encode()).hexdigest()
+    return submit_assessment(
+        instrument_code=inst.code,
+        version=str(inst.version),
+        answers=parse_codes(inst, answer_codes),
+        mode=mode,
+        actor=actor,
+        person=person,
+        site=site,
+        submitted_at=submitted_at,
+        idempotency_key=idempotency_key,
+    )
 
 
 # ---------------------------------------------------------------- reading, through the scope gate

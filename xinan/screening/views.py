@@ -319,15 +319,7 @@ def paper(request):
         except idnumber.InvalidIdNumber as exc:
             form.add_error("id_number", str(exc))
         else:
-            # order_by(): an exact match on a unique hash needs no sort (and .first() would
-            # make SQLite walk the primary key instead of the hash index).
-            found = (
-                scope.persons(request.user)
-                .filter(id_number_hash=crypto.lookup_hash(number))
-                .only("pk", "name", "home_area_id")  # no need to decrypt the rest
-                .order_by()[:1]
-            )
-            person = next(iter(found), None)
+            person = scope.find_person(request.user, id_number_hash=crypto.lookup_hash(number))
             if person is None:
                 form.add_error("id_number", _("查无此人或不在您的管辖范围内，请先建档"))
         answers = None

@@ -1,0 +1,16 @@
+"""Bearer-token authentication for the API (a logged-in browser session works too)."""
+
+from ninja.errors import AuthenticationError
+from ninja.security import HttpBearer
+
+from xinan.api import services
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token: str):
+        user = services.authenticate(token)
+        if user is None:
+            # A wrong key is a 401 now, not a fall-through to the session check's CSRF error.
+            raise AuthenticationError
+        request.user = user
+        return user

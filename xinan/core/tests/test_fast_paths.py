@@ -1,0 +1,116 @@
+"""The hand-tuned paths on the submission route give the same answers as the ORM."""
+
+import threading
+
+import pytest
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+
+from xinan.core import scope
+from xinan.core.lib import crypto, fastinsert
+from xinan.core.models import AuditEntry, BreakGlassGrant, OutboxEvent
+from xinan.people.models import Person
+from xinan.testing import factories
+
+
+def test_fastinsert_stores_what_save_stores(grid_worker):
+    a = AuditEntry(
+        actor=grid_worker,
+        actor_label="gw_a",
+        action="x.y",
+        object_type="people.person",
+        object_id="7",
+        changed_fields=["name", "phone"],
+        ip_address="10.0.0.1",
+    )
+    fastinsert.insert(a)
+    b = AuditEntry.objects.get(pk=a.pk)
+    assert (b.actor, b.changed_fields, b.ip_address, b.at) == (
+        grid_worker,
+        ["name", "phone"],
+        "10.0.0.1",
+        a.at,
+    )
+    with transaction.atomic():
+        e = fastinsert.insert(OutboxEvent(topic="t", payload={"中文": [1, 2.5, None]}))
+    assert OutboxEvent.objects.get(pk=e.pk).payload == {"中文": [1, 2.5, None]}
+    assert not e._state.adding and e.created_at is not None
+
+
+@pytest.mark.parametrize(
+    "user_fixture", ["grid_worker", "other_grid_worker", "counsellor", "psychiatrist", "sysadmin"]
+)
+def test_find_person_agrees_with_the_scope_querysets(request, user_fixture, person_a, person_b):
+    user = request.getfixturevalue(user_fixture)
+    for person in (person_a, person_b):
+        digest = crypto.lookup_hash(person.id_number)
+        expected = scope.persons(user).filter(id_number_hash=digest).first()
+        found = scope.find_person(user, id_number_hash=digest)
+        assert (found and found.pk) == (expected and expected.pk)
+    assert scope.find_person(user, id_number_hash="0" * 64) is None
+
+
+def test_find_person_honours_institutions_and_break_glass(areas, person_a, person_b):
+    chc = factories.institution(areas["town_b"])
+    doctor = factories.staff("doctor", institution=chc, username="doc_chc")
+    digest = crypto.lookup_hash(person_b.id_number)
+    assert scope.find_person(doctor, id_number_hash=digest) is None
+    person_b.institutions.add(chc)
+    assert scope.find_person(doctor, id_number_hash=digest).pk == person_b.pk
+
+    gw = factories.staff("grid_worker", area=areas["grid_a"], username="gw_glass")
+    assert scope.find_person(gw, id_number_hash=digest) is None
+    BreakGlassGrant.objects.create(
+        user=gw,
+        person=person_b,
+        reason="急诊",
+        expires_at=timezone.now() + timezone.timedelta(hours=1),
+    )
+    found = scope.find_person(gw, id_number_hash=digest)
+    assert found.pk == person_b.pk and found.name == "李四"
+    assert isinstance(found, Person) and "notes" in found.get_deferred_fields()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the in-process writer queue is SQLite's")
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_writers_of_one_process_queue_instead_of_failing(settings):
+    errors: list[Exception] = []
+
+    def write(n):
+        try:
+            for i in range(20):
+                with transaction.atomic():
+                    OutboxEvent.objects.create(topic=f"w{n}", payload={"i": i})
+        except Exception as exc:  # noqa: BLE001 — collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and OutboxEvent.objects.count() == 120
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the in-process writer queue is SQLite's")
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_write_lock_is_released_on_rollback_and_times_out_clearly():
+    from xinan.core.sqlite.base import write_lock
+
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        OutboxEvent.objects.create(topic="x", payload={})
+        1 / 0  # noqa: B018
+    lock = write_lock(connection.settings_dict["NAME"])
+    assert lock.acquire(timeout=1)  # released by the rollback
+    try:
+        connection.settings_dict["OPTIONS"]["timeout"] = 0.2
+        with pytest.raises(OperationalError, match="locked"), transaction.atomic():
+            pass
+    finally:
+        lock.release()
+        connection.settings_dict["OPTIONS"]["timeout"] = 20
+    with transaction.atomic():
+        OutboxEvent.objects.create(topic="y", payload={})
+    assert OutboxEvent.objects.filter(topic="y").exists()
