@@ -51,6 +51,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 bench: setup
+	@command -v wrk >/dev/null || apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) -m bench.run
 	$(PY) -m bench.crisis_latency
 

@@ -55,7 +55,11 @@ def seed(n_persons: int) -> dict:
         Person.objects.bulk_create(people, batch_size=2000, ignore_conflicts=True)
     client = Client()
     client.force_login(user)
+    from xinan.api import services as api_services
+
+    _token, api_key = api_services.issue(user, "bench")
     return {
+        "api_key": api_key,
         "session": client.cookies["sessionid"].value,
         "csrf": _get_new_csrf_string(),
         "id_numbers": numbers,
