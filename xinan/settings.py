@@ -123,6 +123,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("XINAN_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 BREAK_GLASS_HOURS = env_int("XINAN_BREAK_GLASS_HOURS", 4)
+# How long a process trusts a resolved API token (and its user's memberships) before asking
+# the database again: a revoked token or a changed membership takes effect within this time.
+API_TOKEN_CACHE_SECONDS = env_int("XINAN_API_TOKEN_CACHE_SECONDS", 30)
 
 # Sensitive fields: Fernet keys (comma-separated, newest first, for rotation) and an HMAC key
 # for exact-match lookups of ID numbers and phones.
