@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "xinan.screening",
     "xinan.crisis",
     "xinan.api",
+    "ninja",  # serves the API docs' Swagger UI from our own static files, not a CDN
 ]
 
 MIDDLEWARE = [
