@@ -18,6 +18,40 @@ def pytest_configure(config):
     config.xinan_no_skip = ({"browser"} if strict else set()) | (
         {"postgres"} if os.environ.get("XINAN_EXPECT_POSTGRES") == "1" else set()
     )
+    _configure_redis(config, strict)
+
+
+# -- redis marker ------------------------------------------------------------------------------
+# Tests marked `redis` need the Redis server at XINAN_REDIS_URL (the crisis bus, xinan/core/bus.py)
+# and take the `redis_bus` fixture, which skips without one. .ci/run starts Redis for both of its
+# passes, so under CI (or XINAN_STRICT=1, or XINAN_EXPECT_REDIS=1) such a skip fails.
+
+
+def _configure_redis(config, strict: bool) -> None:
+    config.addinivalue_line("markers", "redis: needs Redis (XINAN_REDIS_URL)")
+    if strict or os.environ.get("XINAN_EXPECT_REDIS") == "1":
+        config.xinan_no_skip = config.xinan_no_skip | {"redis"}
+
+
+@pytest.fixture
+def redis_bus(settings):
+    """The bus on Redis, on a channel of this test's own (other test runs may share the server)."""
+    import uuid
+
+    import redis
+
+    url = os.environ.get("XINAN_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except (redis.RedisError, OSError) as exc:
+        pytest.skip(f"needs Redis at {url}: {exc}")
+    settings.BUS_BACKEND = "redis"
+    settings.BUS_REDIS_URL = url
+    settings.BUS_CHANNEL = f"xinan-test-{uuid.uuid4().hex[:12]}"
+    return url
+
+
+# -- end of redis marker ---------------------------------------------------------------------
 
 
 @pytest.hookimpl(hookwrapper=True)

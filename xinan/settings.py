@@ -149,6 +149,18 @@ CRISIS_ACK_MINUTES = {
 }
 CRISIS_POLL_SECONDS = float(env_str("XINAN_CRISIS_POLL_SECONDS", "0.1"))
 
+# Crisis bus ----------------------------------------------------------------------------------
+# How a committed outbox event wakes its consumers at once, across processes (xinan/core/bus.py,
+# docs/crisis.md): "local" (in-process only), "postgres" (LISTEN/NOTIFY) or "redis" (PUBLISH).
+# Empty: postgres when the database is PostgreSQL, else local. Consumers still poll
+# (CRISIS_POLL_SECONDS), so a lost notification delays an alert but never loses it.
+BUS_BACKEND = env_str("XINAN_BUS", "") or (
+    "postgres" if "postgresql" in DATABASES["default"]["ENGINE"] else "local"
+)
+BUS_REDIS_URL = env_str("XINAN_REDIS_URL", "redis://127.0.0.1:6379/0")
+BUS_CHANNEL = env_str("XINAN_BUS_CHANNEL", "xinan")
+# end of Crisis bus ---------------------------------------------------------------------------
+
 LANGUAGE_CODE = "zh-hans"
 HONOUR_BROWSER_LANGUAGE = env_bool("XINAN_BROWSER_LANGUAGE", False)
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]

@@ -3,7 +3,10 @@
 `run_once()` is the whole job: claim `assessment.scored` events (fresh ones, and ones whose
 claim went stale because a worker died), apply the rules to each in one transaction that also
 marks the event processed, then escalate overdue alerts. Run it in a loop from
-`xinan crisis_worker`, or inside the served platform with `start_background()`.
+`xinan crisis_worker`, or inside the served platform with `start_background()`. The loop sleeps
+on the bus (`xinan.core.bus`: in-process, PostgreSQL LISTEN/NOTIFY or Redis), which wakes it
+when an assessment event commits in any process; it also runs every `CRISIS_POLL_SECONDS`
+whatever the bus says, so a lost notification only delays an alert.
 """
 
 import datetime as dt
@@ -12,13 +15,14 @@ import os
 import socket
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from xinan.core import outbox
+from xinan.core import bus, outbox
 from xinan.core.models import OutboxEvent
 from xinan.crisis import services
 
@@ -27,10 +31,9 @@ log = logging.getLogger(__name__)
 TOPIC = "assessment.scored"
 MAX_ATTEMPTS = 10
 
-# Set when an assessment event commits in this process, so the loop wakes at once.
-wake = threading.Event()
 _started = False
 _lock = threading.Lock()
+_listeners: set[bus.Listener] = set()  # of the loops running in this process
 
 
 def worker_name() -> str:
@@ -106,16 +109,47 @@ def run_once(worker: str | None = None, now: dt.datetime | None = None) -> Resul
     return result
 
 
-def loop(stop: threading.Event, interval: float) -> None:
+def loop(
+    stop: threading.Event,
+    interval: float,
+    *,
+    ready: threading.Event | None = None,
+    on_pass: Callable[[Result | None], None] | None = None,
+) -> None:
+    """Run passes until `stop` is set: one at once, then one per bus wake-up or `interval`.
+
+    The listener subscribes before the first pass, so an event committed after that pass wakes
+    the next one. `ready` is set after the first pass; `on_pass` gets each pass's result (None
+    when the pass failed). Closes its own database connection and listener on the way out.
+    """
     worker = worker_name()
-    while not stop.is_set():
-        try:
-            run_once(worker)
-        except Exception:  # noqa: BLE001 — the scheduler must outlive a database hiccup
-            log.exception("crisis: run failed")
-            close_old_connections()
-        wake.wait(interval)
-        wake.clear()
+    listener = bus.listen([TOPIC])
+    _listeners.add(listener)
+    try:
+        while not stop.is_set():
+            result = None
+            try:
+                result = run_once(worker)
+            except Exception:  # noqa: BLE001 — the scheduler must outlive a database hiccup
+                log.exception("crisis: run failed")
+                close_old_connections()
+            if on_pass is not None:
+                on_pass(result)
+            if ready is not None:
+                ready.set()
+            if stop.is_set():
+                break
+            listener.wait(interval)
+    finally:
+        _listeners.discard(listener)
+        listener.close()
+        connection.close()
+
+
+def interrupt() -> None:
+    """Wake every loop of this process now (to notice its stop event, say)."""
+    for listener in list(_listeners):
+        listener.interrupt()
 
 
 def poll_interval() -> float:
@@ -140,8 +174,3 @@ def start_background() -> threading.Thread | None:
     )
     thread.start()
     return thread
-
-
-def on_outbox_saved(sender, instance, created, **kwargs) -> None:
-    if created and instance.topic == TOPIC:
-        transaction.on_commit(wake.set)

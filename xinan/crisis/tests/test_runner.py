@@ -1,7 +1,10 @@
 """Nothing lost, nothing doubled: the consumer under crashes, races and floods."""
 
 import datetime as dt
+import os
 import random
+import subprocess
+import sys
 import threading
 import time
 from unittest import mock
@@ -9,10 +12,10 @@ from unittest import mock
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from xinan.core import outbox
+from xinan.core import bus, outbox
 from xinan.core.models import OutboxEvent
 from xinan.crisis import runner, services
 from xinan.crisis.models import Alert, AlertEvent
@@ -138,15 +141,14 @@ def test_the_background_runner_starts_only_when_asked(monkeypatch):
     assert runner.start_background() is None
 
 
-def test_a_committed_assessment_event_wakes_the_in_process_worker(
-    db, django_capture_on_commit_callbacks
-):
-    runner.wake.clear()
-    with django_capture_on_commit_callbacks(execute=True):
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_assessment_event_wakes_the_consumer_s_listener(settings):
+    settings.BUS_BACKEND = "local"
+    with bus.listen([runner.TOPIC]) as listener:
         with transaction.atomic():
             outbox.emit(runner.TOPIC, scored())
-        assert not runner.wake.is_set()  # not before the commit: the row must be visible
-    assert runner.wake.is_set()
+            assert not listener.wait(0.05)  # not before the commit: the row must be visible
+        assert listener.wait(1)
 
 
 def test_a_poison_event_is_parked_after_ten_attempts_and_others_still_flow(person_a, crisis_a):
@@ -172,18 +174,168 @@ def test_a_poison_event_is_parked_after_ten_attempts_and_others_still_flow(perso
     assert Alert.objects.count() == 1  # the healthy event after it
 
 
+class _Loop:
+    """runner.loop in a thread, with a fallback poll so long that only the bus can wake it.
+
+    The test thread touches the database only while the loop is asleep on the bus (before the
+    first pass is done, the loop owns it; after a pass, the test waits on `passes`). On SQLite's
+    shared-cache test database two connections that overlap get "database table is locked"
+    (SQLITE_LOCKED, which no busy timeout waits out): the old test polled `Alert.objects` while
+    the loop wrote, and failed now and then.
+    """
+
+    def __init__(self, interval=60.0):
+        self.stop = threading.Event()
+        self.ready = threading.Event()
+        self.results = []
+        self.passed = threading.Condition()
+        self.thread = threading.Thread(
+            target=runner.loop,
+            args=(self.stop, interval),
+            kwargs={"ready": self.ready, "on_pass": self._on_pass},
+            daemon=True,
+        )
+
+    def _on_pass(self, result):
+        with self.passed:
+            self.results.append(result)
+            self.passed.notify_all()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.ready.wait(10), "the loop's first pass did not finish"
+        return self
+
+    def wait_for_alerts(self, n=1, timeout=5.0) -> float:
+        started = time.monotonic()
+        with self.passed:
+            ok = self.passed.wait_for(
+                lambda: sum(r.alerts for r in self.results if r) >= n, timeout
+            )
+        assert ok, f"no alert within {timeout}s; passes: {self.results}"
+        return time.monotonic() - started
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        runner.interrupt()
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_background_loop_turns_a_committed_event_into_an_alert(person_a, crisis_a):
-    stop = threading.Event()
-    thread = threading.Thread(target=runner.loop, args=(stop, 0.05), daemon=True)
-    thread.start()
-    try:
+def test_the_background_loop_turns_a_committed_event_into_an_alert(settings, person_a, crisis_a):
+    settings.BUS_BACKEND = "local"
+    with _Loop() as loop:
         emit(person_id=person_a.pk, critical=item9())
-        deadline = time.monotonic() + 5
-        while not Alert.objects.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        stop.set()
-        runner.wake.set()
-        thread.join(5)
+        took = loop.wait_for_alerts()
+    assert took < 1.0  # woken by the commit, not by the 60 s poll
     assert Alert.objects.get().assigned_to == crisis_a
+    assert all(r is not None for r in loop.results)  # no pass failed (no "table is locked")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_loop_still_polls_when_no_notification_comes(settings, person_a, crisis_a):
+    settings.BUS_BACKEND = "local"
+    with _Loop(interval=0.2) as loop:
+        # bulk_create bypasses outbox.emit, as a lost notification would.
+        OutboxEvent.objects.bulk_create(
+            [
+                OutboxEvent(
+                    topic=runner.TOPIC, payload=scored(person_id=person_a.pk, critical=item9())
+                )
+            ]
+        )
+        loop.wait_for_alerts()
+    assert Alert.objects.count() == 1
+
+
+_EMIT_SCRIPT = """
+import django, sys
+django.setup()
+from django.db import connection, transaction
+from xinan.core import bus, outbox
+with transaction.atomic():
+    outbox.emit("assessment.scored", {
+        "assessment_id": 777001, "person_id": None, "instrument": "phq9", "version": "1",
+        "total": 12, "band": "moderate", "positive": True,
+        "critical": [{"item": 9, "level": "red", "answer": 3}],
+        "area_code": sys.argv[1], "anonymous": True, "previous_total": None,
+        "mode": "self", "submitted_at": "",
+    })
+"""
+
+
+def _emit_from_another_process(area_code: str, **env) -> float:
+    """Run a separate Python that saves an assessment event; returns when it has committed."""
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    subprocess.run(  # noqa: S603
+        [sys.executable, "-c", _EMIT_SCRIPT, area_code],
+        env={**os.environ, "DATABASE_URL": url, "XINAN_CRISIS_BACKGROUND": "0", **env},
+        check=True,
+        timeout=60,
+    )
+    return time.monotonic()
+
+
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip(f"needs PostgreSQL, this run uses {connection.vendor}")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_loop_picks_up_an_event_committed_by_another_process_via_postgres(
+    settings, areas, crisis_a
+):
+    _postgres_only()
+    settings.BUS_BACKEND = "postgres"
+    settings.BUS_CHANNEL = f"xinan_test_{os.getpid()}"
+    with _Loop() as loop:
+        _emit_from_another_process(
+            areas["grid_a"].code, XINAN_BUS="postgres", XINAN_BUS_CHANNEL=settings.BUS_CHANNEL
+        )
+        took = loop.wait_for_alerts()
+    assert took < 1.0
+    assert Alert.objects.get().assigned_to == crisis_a
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_loop_picks_up_an_event_committed_by_another_process_via_redis(
+    redis_bus, settings, areas, crisis_a
+):
+    _postgres_only()
+    with _Loop() as loop:
+        _emit_from_another_process(
+            areas["grid_a"].code,
+            XINAN_BUS="redis",
+            XINAN_REDIS_URL=redis_bus,
+            XINAN_BUS_CHANNEL=settings.BUS_CHANNEL,
+        )
+        took = loop.wait_for_alerts()
+    assert took < 1.0
+    assert Alert.objects.get().assigned_to == crisis_a
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_redis_notification_from_another_client_wakes_the_loop(
+    redis_bus, settings, person_a, crisis_a
+):
+    import redis
+
+    with _Loop() as loop:
+        # The row is there without a notification (as if its writer died right after the
+        # commit); a notification from another client wakes the loop long before its poll.
+        OutboxEvent.objects.bulk_create(
+            [
+                OutboxEvent(
+                    topic=runner.TOPIC, payload=scored(person_id=person_a.pk, critical=item9())
+                )
+            ]
+        )
+        redis.Redis.from_url(redis_bus).publish(settings.BUS_CHANNEL, runner.TOPIC)
+        assert loop.wait_for_alerts() < 1.0
+    assert Alert.objects.count() == 1

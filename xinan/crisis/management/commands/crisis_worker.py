@@ -1,9 +1,15 @@
-"""`xinan crisis_worker`: turn assessment events into alerts and escalate missed deadlines."""
+"""`xinan crisis_worker`: turn assessment events into alerts and escalate missed deadlines.
+
+It sleeps on the bus (`XINAN_BUS`), so an assessment committed by any web process wakes it at
+once; it also makes a pass every `--interval` seconds (`CRISIS_POLL_SECONDS`) whatever the bus
+says, for escalations and for any notification that was lost.
+"""
 
 import threading
 
 from django.core.management.base import BaseCommand
 
+from xinan.core import bus
 from xinan.crisis import runner
 
 
@@ -22,7 +28,7 @@ class Command(BaseCommand):
                 f"failed={result.failed} escalated={result.escalated}"
             )
             return
-        self.stdout.write("crisis worker running; Ctrl-C to stop")
+        self.stdout.write(f"crisis worker running (bus: {bus.backend_name()}); Ctrl-C to stop")
         self.stdout.flush()
         stop = threading.Event()
         try:
