@@ -292,6 +292,23 @@ def answered(invitation: CampaignInvitation) -> set[str]:
     return set(invitation.assessments.values_list("instrument", flat=True))
 
 
+def by_link(campaign: Campaign) -> set[str]:
+    """Codes of the campaign's instruments a person can answer alone (item text installed);
+    the others (licensed scales) are done with staff, and do not hold up completion."""
+    codes = set()
+    for code in campaign.instruments:
+        try:
+            if services.instrument(code).text_installed:
+                codes.add(code)
+        except services.ScreeningError:
+            continue
+    return codes
+
+
+def left_to_answer(invitation: CampaignInvitation) -> set[str]:
+    return by_link(invitation.campaign) - answered(invitation)
+
+
 def _check_open(invitation: CampaignInvitation, code: str) -> None:
     if not invitation.campaign.is_open():
         raise services.ScreeningError(_("本次筛查活动不在进行中"))
@@ -337,9 +354,7 @@ def finish_invitation_draft(invitation: CampaignInvitation, draft, inst) -> Asse
         if a.positive and not invitation.positive:
             invitation.positive = True
             fields.append("positive")
-        if invitation.completed_at is None and set(invitation.campaign.instruments) <= answered(
-            invitation
-        ):
+        if invitation.completed_at is None and not left_to_answer(invitation):
             invitation.completed_at = timezone.now()
             fields.append("completed_at")
         if fields:

@@ -529,7 +529,7 @@ def campaign_invitation(request, token):
             "campaign": invitation.campaign,
             "masked_name": campaigns.mask_name(invitation.person.name),
             "items": items,
-            "all_done": bool(items) and all(d for _i, d, _r in items),
+            "all_done": bool(done) and not campaigns.left_to_answer(invitation),
             "declined": request.method == "POST",
             "local_hotline": services.local_hotline(invitation.area_code),
         },
@@ -568,7 +568,7 @@ def campaign_invitation_question(request, token, code):
                 return redirect("screening:campaign_invitation", token=token)
             seen = request.session.get(RESULTS_SESSION_KEY, [])
             request.session[RESULTS_SESSION_KEY] = [*seen[-19:], assessment.pk]
-            left = len(set(invitation.campaign.instruments) - campaigns.answered(invitation))
+            left = len(campaigns.left_to_answer(invitation))
             if left:
                 messages.info(
                     request,

@@ -294,6 +294,23 @@ def test_a_campaign_with_two_scales_is_completed_by_the_second(
     assert invitation.completed_at is not None and invitation.assessments.count() == 2
 
 
+def test_a_licensed_scale_is_left_to_staff_and_does_not_hold_up_completion(
+    client, areas, district_admin, person_a, licensed_only
+):
+    campaign = make_campaign(areas["district"], district_admin, instruments=("PHQ-9", "LOCKED-1"))
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    invitation = CampaignInvitation.objects.get()
+    link = reverse("screening:campaign_invitation", args=[invitation.token])
+    page = client.get(link).content.decode()
+    assert "该量表需由工作人员协助完成" in page and page.count('name="agree"') == 1
+    response = client.post(link, {"agree": "1", "code": "LOCKED-1"}, follow=True)
+    assert "条目文本未安装" in response.content.decode()
+    answer_by_link(client, invitation, NEGATIVE)
+    invitation.refresh_from_db()
+    assert invitation.completed_at is not None
+    assert "您已完成本次筛查" in client.get(link).content.decode()
+
+
 def test_the_draft_cookie_of_one_link_does_not_open_another(client, areas, invitation):
     link = reverse("screening:campaign_invitation", args=[invitation.token])
     client.post(link, {"agree": "1", "code": "PHQ-9"})
@@ -422,3 +439,22 @@ def test_counts_leave_invitations_of_other_campaigns_alone(areas, district_admin
     _rows, total = campaigns.campaign_rows(second, areas["district"])
     assert total.invited == 0
     assert timezone.localdate() == TODAY
+
+
+def test_the_campaign_page_takes_a_fixed_number_of_queries(
+    client, areas, district_admin, django_assert_max_num_queries
+):
+    campaign = make_campaign(areas["district"], district_admin)
+    url = reverse("screening:campaign", args=[campaign.pk]) + f"?area={areas['village_a'].code}"
+    client.force_login(district_admin)
+    people(areas["grid_a"], 3)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    with django_assert_max_num_queries(30) as few:
+        client.get(url)
+    people(areas["grid_a2"], 40)
+    people(areas["grid_b"], 40)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    for inv in CampaignInvitation.objects.all()[:20]:
+        answer_by_service(inv, NEGATIVE)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)
