@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from xinan.core import bus, outbox
 from xinan.core.models import OutboxEvent
-from xinan.crisis import services
+from xinan.crisis import rules, services
+from xinan.crisis.models import AlertRule
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +77,36 @@ class Result:
 
 
 def process_pending(worker: str | None = None, limit: int = 200) -> Result:
+    """Claim and apply up to `limit` events.
+
+    The claims are one transaction (one commit, not one per row; each UPDATE is still
+    conditional). The rules are loaded once per batch and evaluated without queries; an event
+    that fires nothing (most of them) needs no transaction of its own: such events are marked
+    processed together at the end. An event that fires gets its own transaction, which also
+    marks it processed. A crash before the end leaves the quiet ones claimed, to be reclaimed
+    when the claim goes stale and evaluated again, which changes nothing.
+    """
     worker = worker or worker_name()
     result = Result()
-    events = outbox.claim(worker, TOPIC, limit)
+    with transaction.atomic():
+        events = outbox.claim(worker, TOPIC, limit)
     if len(events) < limit:
         events += reclaim_stale(worker, limit - len(events))
+    if not events:
+        return result
+    active_rules = list(AlertRule.objects.filter(active=True))
+    quiet = []
     for event in events:
         try:
+            fires = bool(rules.evaluate(event.payload or {}, active_rules))
+        except Exception:  # noqa: BLE001 — a malformed payload takes the path that parks it
+            fires = True
+        if not fires:
+            quiet.append(event.pk)
+            continue
+        try:
             with transaction.atomic():
-                alert = services.process_assessment_event(event)
+                alert = services.process_assessment_event(event, active_rules)
                 outbox.mark_processed(event)
         except Exception:  # noqa: BLE001 — one bad event must not stop the others
             log.exception("crisis: event %s failed", event.pk)
@@ -100,6 +122,9 @@ def process_pending(worker: str | None = None, limit: int = 200) -> Result:
             continue
         result.processed += 1
         result.alerts += alert is not None
+    if quiet:
+        OutboxEvent.objects.filter(pk__in=quiet).update(processed_at=timezone.now())
+        result.processed += len(quiet)
     return result
 
 

@@ -247,10 +247,17 @@ def _repeat(alert: Alert, *, actor, level, summary, source_key, data, now) -> No
     audit.record("crisis.alert.repeat", alert, actor=actor, reason=summary[:200])
 
 
-def process_assessment_event(event: OutboxEvent) -> Alert | None:
-    """Apply the rules to one `assessment.scored` payload; idempotent per assessment."""
+def process_assessment_event(
+    event: OutboxEvent, active_rules: list[AlertRule] | None = None
+) -> Alert | None:
+    """Apply the rules to one `assessment.scored` payload; idempotent per assessment.
+
+    `active_rules` lets a consumer pass the rules it loaded once for a whole batch.
+    """
     payload = event.payload or {}
-    matches = rules.evaluate(payload, AlertRule.objects.filter(active=True))
+    if active_rules is None:
+        active_rules = list(AlertRule.objects.filter(active=True))
+    matches = rules.evaluate(payload, active_rules)
     top = rules.strongest(matches)
     if top is None:
         return None

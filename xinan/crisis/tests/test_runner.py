@@ -155,10 +155,10 @@ def test_a_poison_event_is_parked_after_ten_attempts_and_others_still_flow(perso
     poison = emit(person_id=person_a.pk, critical=item9())
     real = services.process_assessment_event
 
-    def broken(event):
+    def broken(event, active_rules=None):
         if event.pk == poison.pk:
             raise ValueError("bad payload")
-        return real(event)
+        return real(event, active_rules)
 
     with mock.patch.object(services, "process_assessment_event", side_effect=broken):
         for _ in range(12):
