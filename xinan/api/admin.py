@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from xinan.api.models import ApiToken
 
@@ -23,7 +24,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="吊销所选令牌")
+    @admin.action(description=_("吊销所选令牌"))
     def revoke_selected(self, request, queryset):
         from xinan.api import services
 
