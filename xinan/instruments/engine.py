@@ -9,6 +9,7 @@ a scorer in `xinan.instruments.scorers`.
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import getitem, itemgetter
 from typing import Any
 
 from xinan.instruments.errors import InstrumentError, _
@@ -19,7 +20,14 @@ LEVEL_ORDER = {"yellow": 1, "orange": 2, "red": 3}
 # What a skipped or unanswered item looks like in typed answers.
 SKIPPED = ("", "-")
 
-__all__ = ["InstrumentError", "ScoreResult", "parse_answers", "score"]
+__all__ = [
+    "CompiledScorer",
+    "InstrumentError",
+    "ScoreResult",
+    "compile_scorer",
+    "parse_answers",
+    "score",
+]
 
 
 @dataclass(frozen=True)
@@ -278,3 +286,127 @@ def score(instrument: Instrument, answers: Mapping | Sequence) -> ScoreResult:
         missing=missing,
         imputed=imputed,
     )
+
+
+# ------------------------------------------------------------------ the compiled path
+
+
+class CompiledScorer:
+    """`parse_answers` + `score` for one instrument, faster for rows that are plain data.
+
+    For bulk paths (the importer) that score many rows of the same instrument. When the
+    instrument's scoring is data (sums of option values, reverse items, a standard score,
+    bands, the positive rule, critical items, sum/mean subscales), a row whose every cell is
+    the printed code of one of its item's options is scored from tables built here once:
+    values by cell text, band and positive by total (cutoff overrides as they are now), and
+    critical hits by the critical items' values. Anything else (a blank or skipped cell, an
+    unknown code, a custom scorer) goes through `parse_answers` and `score` unchanged, so
+    results and error messages are always theirs (tests/test_compiled.py compares both on
+    random answers for every instrument).
+    """
+
+    def __init__(self, instrument: Instrument):
+        self.instrument = instrument
+        items = instrument.items
+        self.item_ids = tuple(item.id for item in items)
+        self.plain = (
+            instrument.scoring["method"] != "custom"
+            and instrument.answer_format == "codes"
+            and bool(items)
+            and all(item.options for item in items)
+            and all(
+                isinstance(o.value, int) and isinstance(o.code, int)
+                for item in items
+                for o in item.options
+            )
+        )
+        if not self.plain:
+            return
+        # cell text -> value, one table per item (the cell is then str(code): int(cell) is it)
+        self._values = tuple({str(o.code): o.value for o in item.options} for item in items)
+        self._scored = tuple(n for n, item in enumerate(items) if item.scored)
+        position = {item_id: n for n, item_id in enumerate(self.item_ids)}
+        self._critical_at = tuple(
+            dict.fromkeys(position[r.item] for r in instrument.critical_rules)
+        )
+        # what decides the critical hits: the critical items' values (a tuple, or one value)
+        self._critical_key = itemgetter(*self._critical_at) if self._critical_at else _nothing
+        self._critical: dict[Any, list[dict[str, Any]]] = {}
+        self._subscales = tuple(
+            (code, tuple(position[i] for i in sub["items"]), sub.get("method") == "mean")
+            for code, sub in instrument.subscales.items()
+        )
+        scored = [items[n] for n in self._scored]
+        low = sum(min(o.value for o in item.options) for item in scored)
+        high = sum(max(o.value for o in item.options) for item in scored)
+        # Every total a fully answered row can have: the result's fields but the lists.
+        self._by_total = {}
+        for total in range(low, high + 1):
+            standard = _standard(instrument, total)
+            band, positive = _band_and_positive(instrument, total, standard)
+            self._by_total[total] = {
+                "instrument": instrument.code,
+                "version": instrument.version,
+                "total": total,
+                "band": band.code if band else None,
+                "band_label": band.label_zh if band else None,
+                "band_label_en": band.label_en if band else None,
+                "positive": positive,
+                "standard": standard,
+                "imputed": False,
+            }
+
+    def score_codes(self, cells: Sequence[str]) -> tuple[dict[str, Any], ScoreResult]:
+        """The answers and result of `parse_answers(instrument, ",".join(cells))` then `score`:
+        one cell per item, as in an import row. Raises InstrumentError as they do."""
+        answers, result = self.score_row(cells)
+        if answers is None:
+            answers = dict(zip(self.item_ids, map(int, cells), strict=True))
+        return answers, result
+
+    def score_row(self, cells: Sequence[str]) -> tuple[dict[str, Any] | None, ScoreResult]:
+        """`score_codes` for bulk paths, without building the answers where the fast path
+        scored the row: then answers is None and each cell is its item's option code exactly
+        as str(code) writes it, so the answers are {item id: int(cell)} in item order."""
+        if self.plain and len(cells) == len(self._values):
+            try:
+                values = list(map(getitem, self._values, cells))
+            except KeyError:
+                pass
+            else:
+                return None, self._result(values)
+        instrument = self.instrument
+        answers = parse_answers(instrument, ",".join(cells))
+        return answers, score(instrument, answers)
+
+    def _result(self, values: list[int]) -> ScoreResult:
+        key = self._critical_key(values)
+        hits = self._critical.get(key)
+        if hits is None:
+            named = {self.item_ids[n]: values[n] for n in self._critical_at}
+            hits = self._critical[key] = critical_hits(self.instrument, named)
+        subscales = {}
+        for code, at, mean in self._subscales:
+            sub = [values[n] for n in at]
+            subscales[code] = round(sum(sub) / len(sub), 2) if mean else sum(sub)
+        scored = self._scored
+        total = sum(values) if len(scored) == len(values) else sum([values[n] for n in scored])
+        # ScoreResult(**fields) without its generated __init__ (a frozen dataclass sets each
+        # field through object.__setattr__, several times the cost of the scoring here): the
+        # same instance, equal to what score() returns; each result gets its own lists.
+        result = object.__new__(ScoreResult)
+        fields = result.__dict__
+        fields.update(self._by_total[total])
+        fields["critical"] = [dict(h) for h in hits] if hits else []
+        fields["subscales"] = subscales
+        fields["missing"] = []
+        return result
+
+
+def _nothing(values: Any) -> tuple:
+    return ()
+
+
+def compile_scorer(instrument: Instrument) -> CompiledScorer:
+    """A CompiledScorer for bulk scoring; build one per job (it reads cutoff overrides once)."""
+    return CompiledScorer(instrument)

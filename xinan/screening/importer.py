@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +23,9 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from xinan.core import scope
+from xinan.core import audit, scope
 from xinan.core.lib import crypto, idnumber
 from xinan.core.models import AuditEntry, OutboxEvent
 from xinan.screening import services
@@ -37,6 +39,9 @@ HEADER_ID = "身份证号"
 HEADER_NAME = "姓名"
 HEADER_DATE = "测评日期"
 HEADER_SITE = "地点"
+# One audit row per chunk and area, not per assessment (docs/screening.md, "Bulk import").
+CHUNK_ACTION = "screening.import.chunk"
+audit.register_action(CHUNK_ACTION, gettext_lazy("批量导入测评（每批一条）"))
 
 
 def import_dir() -> Path:
@@ -229,14 +234,27 @@ def _run(job: ImportJob) -> None:
 
 
 class _Cache:
-    """Per-import memo of what repeats across rows: ID numbers, dates, the instrument's shape."""
+    """Per-import memo of what repeats across rows, and what is built once per import: ID
+    numbers, dates, the compiled scorer, the JSON of values that recur (bands, areas, days)."""
 
     def __init__(self, inst, vendor: str):
+        from xinan.instruments import engine
+
+        self.inst = inst
+        self.n_items = len(inst.items)
+        self.scorer = engine.compile_scorer(inst)
+        self.InstrumentError = engine.InstrumentError
         self.ids: dict[str, tuple[str, str]] = {}  # text -> (hash, "") or ("", error)
-        self.days: dict[str, tuple[dt.date, Any, Any] | None] = {}
+        self.days: dict[str, tuple | None] = {}
         self.item_ids = [str(i.id) for i in inst.items]
         self.pg = vendor == "postgresql"
         self.today = timezone.localdate()
+        self.code, self.version = inst.code, str(inst.version)
+        self.key_suffix = f"|{self.code}|"
+        # {"1": %s, "2": %s, …}: the answers JSON of a row the compiled scorer took as plain
+        # codes, filled with its cells (each is str(code), so already a JSON number)
+        self.answers_format = "{" + ", ".join(f"{json.dumps(i)}: %s" for i in self.item_ids) + "}"
+        self.json: dict[Any, str] = {}  # str / None -> its JSON, for values that recur
 
     def id_hash(self, text: str) -> tuple[str, str]:
         found = self.ids.get(text)
@@ -249,7 +267,8 @@ class _Cache:
         return found
 
     def day(self, text: str):
-        """(date, aware noon, the value as the database takes it), or None when unreadable."""
+        """(date, aware noon, the value as the database takes it, the JSON of noon), or None
+        when unreadable."""
         if text not in self.days:
             day = parse_date(text)
             if day is None:
@@ -257,89 +276,163 @@ class _Cache:
             else:
                 noon = timezone.make_aware(dt.datetime.combine(day, dt.time(12, 0)))
                 db = noon if self.pg else connection.ops.adapt_datetimefield_value(noon)
-                self.days[text] = (day, noon, db)
+                self.days[text] = (day, noon, db, json.dumps(noon.isoformat()), day.isoformat())
         return self.days[text]
 
+    def dumps(self, value) -> str:
+        found = self.json.get(value)
+        if found is None:
+            found = self.json[value] = json.dumps(value)
+        return found
 
-def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], cache) -> None:
-    n_items = len(inst.items)
-    parsed = []  # (line, row, id_hash, day, answers, result)
+
+def _number_json(value) -> str:
+    """A total as json.dumps writes it (json.dumps itself for what is not a plain number)."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return json.dumps(value)
+
+
+# The `assessment.scored` payload of services.payload(), written without a model instance or
+# json.dumps per row: the same keys, values and JSON (test_import compares them).
+EVENT_FORMAT = (
+    '{"assessment_id": %d, "person_id": %d, "instrument": %s, "version": %s, "total": %s, '
+    '"band": %s, "positive": %s, "critical": %s, "area_code": %s, "anonymous": false, '
+    '"previous_total": %s, "mode": %s, "submitted_at": %s}'
+)
+
+
+def _parse(chunk, rejects: _Rejects, cache: _Cache) -> list[tuple]:
+    """Rows that pass every check needing no database: (line, row, id hash, day, idempotency
+    key, answers, result), answers being the list of cells where the compiled scorer read
+    them as plain codes. The others go to the rejected-rows file."""
+    width = 4 + cache.n_items
+    score_row = cache.scorer.score_row
+    instrument_error = cache.InstrumentError
+    ids, days, today = cache.ids, cache.days, cache.today
+    suffix = cache.key_suffix
+    sha256 = hashlib.sha256
+    parsed = []
     for line, row in chunk:
-        if len(row) < 4 + n_items:
-            row = row + [""] * (4 + n_items - len(row))
-        id_hash, error = cache.id_hash(row[0])
+        if len(row) < width:
+            row = row + [""] * (width - len(row))
+        id_hash, error = ids.get(row[0]) or cache.id_hash(row[0])
         if error:
             rejects.add(line, row, _("身份证号：%(e)s") % {"e": error})
             continue
-        day = cache.day(row[2])
+        day = days[row[2]] if row[2] in days else cache.day(row[2])
         if day is None:
             rejects.add(line, row, _("测评日期无法识别，请写成 2026-01-31"))
             continue
-        if day[0] > cache.today:
+        if day[0] > today:
             rejects.add(line, row, _("测评日期不能晚于今天"))
             continue
+        cells = row[4:width]
         try:
-            answers = services.parse_codes(inst, ",".join(row[4 : 4 + n_items]))
-            result = services.score_answers(inst, answers)
-        except services.ScreeningError as exc:
+            answers, result = score_row(cells)
+        except instrument_error as exc:
             rejects.add(line, row, _("答案：%(e)s") % {"e": exc.message})
             continue
-        parsed.append((line, row, id_hash, day, answers, result))
+        key = sha256(f"{id_hash}{suffix}{day[4]}".encode()).hexdigest()
+        # answers None: the JSON is written from the cells (see _Cache.answers_format)
+        parsed.append((line, row, id_hash, day, key, cells if answers is None else answers, result))
+    return parsed
+
+
+def _values_table(values, cast: str, alias: str = "v") -> tuple[str, list]:
+    """A one-column table (column `value`) of these values, bound as a single parameter: a
+    list of 10,000 hashes or ids bound one by one costs more than the query itself."""
+    if connection.vendor == "postgresql":
+        return f"unnest(%s::{cast}[]) AS {alias}(value)", [list(values)]
+    return f"json_each(%s) AS {alias}", [json.dumps(list(values))]
+
+
+def _lookups(actor, code: str, parsed: list[tuple]):
+    """Per chunk: the people of the file in the uploader's scope by ID-number hash, the
+    idempotency keys already imported, and each person's latest total on this instrument."""
+    from django.db.models.expressions import RawSQL
+
+    table, params = _values_table({p[2] for p in parsed}, "text")
+    in_file = (
+        scope.persons(actor, include_grants=False)
+        .filter(id_number_hash__in=RawSQL(f"SELECT value FROM {table}", params))  # noqa: S608, S611
+        .order_by()
+        .values_list("id_number_hash", "pk", "home_area_id")
+    )
+    assessments = Assessment._meta.db_table
+    with connection.cursor() as cursor:
+        # the scope gate's own query, its rows read without building model values one by one
+        cursor.execute(*in_file.query.sql_with_params())
+        persons = {h: (pk, area) for h, pk, area in cursor.fetchall()}
+        table, params = _values_table([p[4] for p in parsed], "text")
+        cursor.execute(
+            f"SELECT idempotency_key FROM {assessments} "  # noqa: S608
+            f"WHERE idempotency_key IN (SELECT value FROM {table})",
+            params,
+        )
+        seen = {r[0] for r in cursor.fetchall()}
+        previous: dict[int, float | None] = {}
+        if persons:
+            # each person's latest row only: one step back along assess_person_idx
+            table, params = _values_table([pk for pk, _area in persons.values()], "bigint", "p")
+            cursor.execute(
+                f"SELECT p.value, (SELECT a.total FROM {assessments} a "  # noqa: S608
+                "WHERE a.person_id = p.value AND a.instrument = %s "
+                f"ORDER BY a.submitted_at DESC, a.id DESC LIMIT 1) FROM {table}",
+                [code, *params],
+            )
+            previous = {pid: total for pid, total in cursor.fetchall() if total is not None}
+    return persons, seen, previous
+
+
+def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], cache) -> None:
+    parsed = _parse(chunk, rejects, cache)
     counts["done"] += len(chunk)
     if not parsed:
         _progress(job, counts, rejects)
         return
 
     dumps = json.dumps
-    code, version = inst.code, str(inst.version)
+    jsonof = cache.dumps
+    code, version = cache.code, cache.version
+    answers_format = cache.answers_format
+    mode = Mode.IMPORT.value
+    site = job.site
+    actor_pk = actor.pk
+    event_head = (dumps(code), dumps(version))
+    event_mode = dumps(mode)
     with transaction.atomic():
-        in_file = scope.persons(actor, include_grants=False).filter(
-            id_number_hash__in={p[2] for p in parsed}
-        )
-        persons = {
-            h: (pk, area)
-            for h, pk, area in in_file.values_list("id_number_hash", "pk", "home_area_id")
-        }
-        keys = {idempotency_key(p[2], code, p[3][0]) for p in parsed}
-        seen = set(
-            Assessment.objects.filter(idempotency_key__in=keys).values_list(
-                "idempotency_key", flat=True
-            )
-        )
-        previous: dict[int, float | None] = {}
-        for pid, total in (
-            # a subquery, not a list of 10,000 ids: Django prepares each id of a list one by one
-            Assessment.objects.filter(person_id__in=in_file.values("pk"), instrument=code)
-            .order_by("submitted_at", "id")
-            .values_list("person_id", "total")
-        ):
-            previous[pid] = total
+        persons, seen, previous = _lookups(actor, code, parsed)
         now = timezone.now()
         now_db = now if cache.pg else connection.ops.adapt_datetimefield_value(now)
         ids = _reserve_ids(len(parsed))
-        a_rows, e_rows, u_rows = [], [], []
-        label = actor.get_username()
-        fields = dumps(["answers"])
-        reason = str(Mode.IMPORT.label)
-        for line, row, id_hash, (day, noon, noon_db), answers, result in parsed:
+        a_rows, e_rows = [], []
+        by_area: dict[str, list[int]] = {}  # area -> ids of this chunk's assessments there
+        for line, row, id_hash, day, key, answers, result in parsed:
             who = persons.get(id_hash)
             if who is None:
                 rejects.add(line, row, _("查无此人或不在您的管辖范围内，请先建档"))
                 continue
-            key = idempotency_key(id_hash, code, day)
             if key in seen:
                 counts["skipped"] += 1
                 continue
             seen.add(key)
             pid, area_code = who
             pk = ids.pop()
-            # parse_answers gives {item_id: code} with int or None codes: JSON as it is
-            if isinstance(answers, dict):
-                answers_json = dumps(answers, default=str)
+            if type(answers) is list:
+                answers_json = answers_format % tuple(answers)
             else:
-                answers_json = dumps(dict(zip(cache.item_ids, answers, strict=False)), default=str)
-            critical = services._critical(result)
-            subscales = getattr(result, "subscales", None)
+                answers_json = dumps(answers, default=str)
+            critical = result.critical
+            if critical:
+                critical = services._critical(result)
+                critical_json = dumps(critical)
+            else:
+                critical, critical_json = [], "[]"
+            subscales = result.subscales
             total, band, positive = result.total, result.band or "", bool(result.positive)
             a_rows.append(
                 (
@@ -350,59 +443,80 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], c
                     answers_json,
                     total,
                     band,
-                    str(getattr(result, "band_label", "") or "")[:120],
+                    str(result.band_label or "")[:120],
                     positive,
-                    dumps(critical) if critical else "[]",
+                    critical_json,
                     dumps(services._json_safe(subscales), ensure_ascii=False)
                     if subscales
                     else "{}",
-                    Mode.IMPORT.value,
-                    actor.pk,
+                    mode,
+                    actor_pk,
                     area_code,
                     None,
                     job.pk,
-                    (row[3] or job.site)[:200],
+                    (row[3] or site)[:200],
                     now_db,
-                    noon_db,
+                    day[2],
                     key,
                 )
             )
-            # the same keys as services.payload(), built without a model instance
-            event = {
-                "assessment_id": pk,
-                "person_id": pid,
-                "instrument": code,
-                "version": version,
-                "total": total,
-                "band": band,
-                "positive": positive,
-                "critical": critical,
-                "area_code": area_code,
-                "anonymous": False,
-                "previous_total": previous.get(pid),
-                "mode": Mode.IMPORT.value,
-                "submitted_at": noon.isoformat(),
-            }
-            e_rows.append((services.TOPIC, dumps(event), now_db, "", 0, ""))
-            previous[pid] = total
-            u_rows.append(
+            e_rows.append(
                 (
+                    services.TOPIC,
+                    EVENT_FORMAT
+                    % (
+                        pk,
+                        pid,
+                        *event_head,
+                        _number_json(total),
+                        jsonof(band),
+                        "true" if positive else "false",
+                        critical_json,
+                        jsonof(area_code),
+                        _number_json(previous.get(pid)),
+                        event_mode,
+                        day[3],
+                    ),
                     now_db,
-                    actor.pk,
-                    label,
-                    "screening.assessment.submit",
-                    "screening.assessment",
-                    str(pk),
-                    area_code,
-                    fields,
-                    reason,
+                    "",
+                    0,
+                    "",
                 )
             )
+            previous[pid] = total
+            if area_code in by_area:
+                by_area[area_code].append(pk)
+            else:
+                by_area[area_code] = [pk]
         bulk_insert(Assessment._meta.db_table, ASSESSMENT_COLUMNS, a_rows)
         bulk_insert(OutboxEvent._meta.db_table, OUTBOX_COLUMNS, e_rows)
-        bulk_insert(AuditEntry._meta.db_table, AUDIT_COLUMNS, u_rows)
+        bulk_insert(
+            AuditEntry._meta.db_table, AUDIT_COLUMNS, _audit_rows(job, actor, by_area, now_db)
+        )
         counts["imported"] += len(a_rows)
         _progress(job, counts, rejects)
+
+
+def _audit_rows(job, actor, by_area: dict[str, list[int]], now_db) -> list[tuple]:
+    """One audit row per chunk and area (so an area's administrators see their part): the
+    job, how many assessments and their first and last ids. Each assessment itself records
+    who entered it, how (mode=import), where and when."""
+    label = actor.get_username()
+    return [
+        (
+            now_db,
+            actor.pk,
+            label,
+            CHUNK_ACTION,
+            "screening.importjob",
+            str(job.pk),
+            area_code,
+            '["answers"]',
+            _("导入 %(count)s 份测评，编号 %(first)s–%(last)s")
+            % {"count": len(pks), "first": pks[0], "last": pks[-1]},
+        )
+        for area_code, pks in by_area.items()
+    ]
 
 
 def _progress(job, counts, rejects) -> None:
@@ -472,6 +586,11 @@ AUDIT_COLUMNS = [
 ]
 
 
+# SQLite: rows per INSERT statement. One statement with many VALUES rows, run by executemany,
+# binds the same values as one-row statements but steps the statement far fewer times.
+SQLITE_ROWS_PER_STATEMENT = 50
+
+
 def bulk_insert(table: str, columns: list[str], rows: list[tuple]) -> None:
     """COPY on PostgreSQL, executemany on SQLite; the caller holds the transaction."""
     if not rows:
@@ -481,8 +600,19 @@ def bulk_insert(table: str, columns: list[str], rows: list[tuple]) -> None:
         if connection.vendor == "postgresql":
             raw = cursor.cursor  # the psycopg cursor under Django's wrapper
             with raw.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                write_row = copy.write_row
                 for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+                    write_row(row)
+            return
+        # the sqlite3 connection under Django's wrapper: qmark placeholders, no conversion
+        db = connection.connection
+        one = "(" + ", ".join(["?"] * len(columns)) + ")"
+        per = SQLITE_ROWS_PER_STATEMENT
+        full = len(rows) - len(rows) % per
+        if full:
+            many = f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([one] * per)  # noqa: S608
+            db.executemany(
+                many, [[v for row in rows[i : i + per] for v in row] for i in range(0, full, per)]
+            )
+        if full < len(rows):
+            db.executemany(f"INSERT INTO {table} ({cols}) VALUES {one}", rows[full:])  # noqa: S608

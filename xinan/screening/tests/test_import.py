@@ -1,4 +1,5 @@
 import csv
+import datetime as dt
 import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -54,12 +55,17 @@ def test_it_imports_valid_rows_and_reports_the_rest_in_chinese(
     assert [e["assessment_id"] for e in events] == [a1.pk, a2.pk]
     assert events[1]["previous_total"] == 5 and events[1]["mode"] == "import"
     assert events[1]["area_code"] == person_a.home_area_id
-    assert (
-        AuditEntry.objects.filter(
-            action="screening.assessment.submit", object_id__in=[str(a1.pk), str(a2.pk)]
-        ).count()
-        == 2
+    # One audit row per chunk and area, naming the job, the count and the first/last ids; the
+    # assessments themselves record who entered them, how, where and when.
+    assert not AuditEntry.objects.filter(action="screening.assessment.submit").exists()
+    (entry,) = AuditEntry.objects.filter(action=importer.CHUNK_ACTION)
+    assert (entry.actor, entry.object_type, entry.object_id) == (
+        grid_worker,
+        "screening.importjob",
+        str(job.pk),
     )
+    assert entry.area_code == person_a.home_area_id
+    assert entry.reason == f"导入 2 份测评，编号 {a1.pk}–{a2.pk}"
 
 
 def test_it_skips_rows_already_imported_on_reupload(client, grid_worker, person_a, person_b):
@@ -148,3 +154,74 @@ def test_it_streams_the_file_chunk_by_chunk(grid_worker, person_a, tmp_path, mon
     ids = list(Assessment.objects.order_by("id").values_list("id", flat=True))
     assert ids == list(range(ids[0], ids[0] + 10))
     assert services.previous_total(person_a, "PHQ-9") == 1
+    # one audit row per chunk (3 + 3 + 3 + 1 rows), each naming its ids
+    reasons = list(
+        AuditEntry.objects.filter(action=importer.CHUNK_ACTION)
+        .order_by("id")
+        .values_list("reason", flat=True)
+    )
+    assert reasons == [
+        f"导入 {n} 份测评，编号 {ids[first]}–{ids[first + n - 1]}"
+        for first, n in ((0, 3), (3, 3), (6, 3), (9, 1))
+    ]
+
+
+def test_each_event_is_the_payload_a_submission_would_emit(
+    grid_worker, person_a, tmp_path, monkeypatch
+):
+    """Events are written without model instances or json.dumps: they must still be exactly
+    services.payload() of their assessment, with the previous total across chunks and rows."""
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 4)
+    path = tmp_path / "mixed.csv"
+    rows = [
+        ["2026-10-01", "000000000"],
+        ["2026-10-02", "333333333"],  # critical item 9
+        ["2026-10-03", "1-1010101"],  # one item skipped: imputed, answers hold a null
+        ["2026-10-04", "012301230"],
+        ["2026-10-05", "222222221"],
+        ["2026-10-06", "100000000"],
+    ]
+    with path.open("w", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for day, answers in rows:
+            w.writerow([person_a.id_number, "", day, '站点\t"引号"', *answers])
+    job = ImportJob.objects.create(
+        instrument="PHQ-9", file_name="mixed.csv", path=str(path), created_by=grid_worker
+    )
+    job = importer.run(job.pk)
+    assert (job.rows_imported, job.rows_rejected) == (6, 0), job.report
+    events = {
+        e.payload["assessment_id"]: e.payload
+        for e in OutboxEvent.objects.filter(topic="assessment.scored")
+    }
+    previous = None
+    for a in Assessment.objects.order_by("submitted_at"):
+        expected = services.payload(a, previous)
+        event = events[a.pk]
+        # the same instant (the import writes it in local time, the database gives UTC)
+        for when in (event, expected):
+            when["submitted_at"] = dt.datetime.fromisoformat(when["submitted_at"])
+        assert event == expected
+        assert a.site == '站点\t"引号"'
+        previous = a.total
+    skipped = Assessment.objects.get(
+        idempotency_key=importer.idempotency_key(
+            person_a.id_number_hash, "PHQ-9", dt.date(2026, 10, 3)
+        )
+    )
+    assert skipped.answers == {
+        "1": 1,
+        "2": None,
+        "3": 1,
+        "4": 0,
+        "5": 1,
+        "6": 0,
+        "7": 1,
+        "8": 0,
+        "9": 1,
+    }
+    assert skipped.total == 6  # 5 over 8 answered items, imputed to 9
+    plain = Assessment.objects.get(total=12)
+    assert plain.answers == {str(n): int(c) for n, c in enumerate("012301230", start=1)}
+    assert Assessment.objects.get(total=27).critical == [{"item": "9", "level": "red", "answer": 3}]
