@@ -74,6 +74,21 @@ def test_two_workers_never_both_claim_one_event(db):
     assert {e.pk for e in a} == {e.pk for e in events}
 
 
+def test_the_consumer_s_batch_claim_is_conditional_too(db):
+    events = [emit(critical=item9()) for _ in range(30)]
+    pks = [e.pk for e in events]
+    first = runner.claim("w1", limit=20)
+    second = runner.claim("w2", limit=100)
+    assert len(first) == 20 and len(second) == 10
+    assert not {e.pk for e in first} & {e.pk for e in second}
+    assert runner.claim("w3") == []
+    # w4 read the same candidates before the others won them: its UPDATE matches nothing.
+    assert (
+        OutboxEvent.objects.filter(pk__in=pks, claimed_at__isnull=True).update(claimed_by="w4") == 0
+    )
+    assert set(OutboxEvent.objects.values_list("claimed_by", flat=True)) == {"w1", "w2"}
+
+
 def test_a_stale_reclaim_is_a_conditional_update(db):
     event = emit(critical=item9())
     outbox.claim("w1", runner.TOPIC)
@@ -339,3 +354,117 @@ def test_a_redis_notification_from_another_client_wakes_the_loop(
         redis.Redis.from_url(redis_bus).publish(settings.BUS_CHANNEL, runner.TOPIC)
         assert loop.wait_for_alerts() < 1.0
     assert Alert.objects.count() == 1
+
+
+def test_the_served_platform_starts_the_consumer_once_when_asked(monkeypatch):
+    started = []
+    monkeypatch.setenv("XINAN_CRISIS_BACKGROUND", "1")
+    monkeypatch.setattr(runner, "_started", False)
+    monkeypatch.setattr(runner, "loop", lambda stop, interval: started.append(interval))
+    thread = runner.start_background()
+    assert thread is not None and thread.daemon and thread.name == "crisis-worker"
+    thread.join(5)
+    assert started == [runner.poll_interval()]
+    assert runner.start_background() is None  # a second import of the WSGI module: no twin
+
+
+def test_an_anonymous_assessment_in_a_campaign_routes_to_the_campaign_s_area(
+    areas, crisis_a, crisis_b, grid_worker
+):
+    from xinan.screening.models import Campaign
+    from xinan.screening.services import submit_assessment
+
+    today = timezone.localdate()
+    campaign = Campaign.objects.create(
+        name="淞虹社区筛查",
+        area=areas["village_b"],
+        instruments=["PHQ-9"],
+        starts_on=today,
+        ends_on=today,
+        created_by=grid_worker,
+    )
+    submit_assessment(
+        instrument_code="PHQ-9",
+        answers=[1, 1, 1, 1, 1, 1, 1, 1, 2],
+        mode="self",
+        actor=None,
+        campaign=campaign,
+    )
+    assert runner.run_once("w").alerts == 1
+    alert = Alert.objects.get()
+    assert alert.area_code == areas["village_b"].code and alert.assigned_to == crisis_b
+    assert alert.subject_key.startswith("assessment:") and alert.level == "red"
+
+
+_DIE_MID_TRANSACTION = """
+import os, signal, django
+django.setup()
+from xinan.crisis import runner, services
+real = services.process_assessment_event
+def die(event, active_rules=None):
+    real(event, active_rules)  # the alert's rows are written, not yet committed
+    os.kill(os.getpid(), signal.SIGKILL)
+services.process_assessment_event = die
+runner.process_pending("doomed")
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_alert_survives_the_delivering_process_being_killed_mid_transaction(person_a, crisis_a):
+    _postgres_only()
+    event = emit(person_id=person_a.pk, critical=item9())
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    killed = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", _DIE_MID_TRANSACTION],
+        env={**os.environ, "DATABASE_URL": url, "XINAN_CRISIS_BACKGROUND": "0"},
+        timeout=60,
+    )
+    assert killed.returncode == -9
+    event.refresh_from_db()
+    assert event.claimed_by == "doomed" and event.processed_at is None
+    assert not Alert.objects.exists()  # the half-written alert died with its transaction
+    assert runner.process_pending("next").processed == 0  # a fresh claim is not ours
+    later = timezone.now() + dt.timedelta(seconds=runner.stale_seconds() + 1)
+    with time_machine.travel(later, tick=False):
+        assert runner.process_pending("next").alerts == 1
+    assert Alert.objects.get().assigned_to == crisis_a
+    assert AlertEvent.objects.filter(kind="raised").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_workers_process_every_event_exactly_once(areas, crisis_a):
+    _postgres_only()
+    rng = random.Random(7)
+    rows, expected = [], 0
+    for i in range(400):
+        payload = scored(assessment_id=500000 + i, area_code=areas["grid_a"].code, anonymous=True)
+        if rng.random() < 0.2:
+            payload.update(critical=item9(), total=12, band="moderate")
+            expected += 1
+        rows.append(OutboxEvent(topic=runner.TOPIC, payload=payload))
+    OutboxEvent.objects.bulk_create(rows)
+    start = threading.Barrier(2)
+    results = {"w1": [], "w2": []}
+
+    def work(name):
+        try:
+            start.wait()
+            while OutboxEvent.objects.pending(runner.TOPIC).exists():
+                results[name].append(runner.process_pending(name, limit=25))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in results]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    processed = {n: sum(r.processed for r in rs) for n, rs in results.items()}
+    assert sum(processed.values()) == 400, processed  # each event once, by one worker
+    assert all(r.failed == 0 for rs in results.values() for r in rs)
+    assert Alert.objects.count() == expected
+    assert AlertEvent.objects.filter(kind="raised").count() == expected
+    assert not OutboxEvent.objects.filter(topic=runner.TOPIC, processed_at__isnull=True).exists()

@@ -277,3 +277,46 @@ def test_the_board_and_feed_cost_the_same_queries_for_one_alert_or_thirty(client
     thirty = (cost(reverse("crisis:board")), cost(reverse("crisis:feed", args=[0])))
     assert one == thirty
     assert thirty[1] <= 10
+
+
+def test_a_forged_cross_site_post_changes_nothing(alert_a, crisis_a, areas):
+    from django.test import Client
+
+    forger = Client(enforce_csrf_checks=True)
+    forger.force_login(crisis_a)
+    assert forger.post(reverse("crisis:acknowledge", args=[alert_a.pk])).status_code == 403
+    assert forger.post(reverse("crisis:close", args=[alert_a.pk]), {"reason": "x"}).status_code == (
+        403
+    )
+    alert_a.refresh_from_db()
+    assert alert_a.status == Status.OPEN and alert_a.events.count() == 1
+    anonymous = Client(enforce_csrf_checks=True)
+    data = {"phone": "13800004444", "area_code": areas["village_a"].code}
+    assert anonymous.post(reverse("crisis:callback"), data).status_code == 403
+    assert Alert.objects.count() == 1
+
+
+def test_a_forged_assessment_event_is_routed_safely(areas, crisis_district, person_a):
+    # A payload that names a person who does not exist, an area code that is not one, and
+    # critical entries of the wrong shape: the alert is raised for the anonymous assessment and
+    # goes to the district team, never to a person or place the payload made up.
+    emit(
+        person_id=987654,
+        area_code="310105001001001' OR 1=1",
+        critical=["9", None, {"item": "q9", "level": "red", "answer": 3}],
+    )
+    assert runner.run_once("test").alerts == 1
+    alert = Alert.objects.get()
+    assert alert.person is None and alert.subject_key.startswith("assessment:")
+    assert alert.area_code == "" and alert.assigned_to == crisis_district
+
+
+def test_a_replayed_feed_poll_neither_repeats_nor_hides_an_alert(client, alert_a, crisis_a):
+    _login(client, crisis_a)
+    first = client.get(reverse("crisis:feed", args=[0])).json()
+    last = first["last"]
+    again = client.get(reverse("crisis:feed", args=[last])).json()
+    assert again["events"] == [] and again["unacked"] == 1
+    replay = client.get(reverse("crisis:feed", args=[0])).json()
+    assert {e["alert"]["id"] for e in replay["events"]} <= {alert_a.pk}
+    assert alert_a.events.filter(kind=EventKind.DELIVERED).count() == 1  # delivered once
