@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 TOPIC = "assessment.scored"
 MAX_ATTEMPTS = 10
+BATCH = 200  # events per pass
 
 _started = False
 _lock = threading.Lock()
@@ -105,7 +106,7 @@ class Result:
     escalated: int = 0
 
 
-def process_pending(worker: str | None = None, limit: int = 200) -> Result:
+def process_pending(worker: str | None = None, limit: int = BATCH) -> Result:
     """Claim and apply up to `limit` events.
 
     The claim is one conditional UPDATE (`claim`). The rules are loaded once per batch and
@@ -192,6 +193,8 @@ def loop(
                 ready.set()
             if stop.is_set():
                 break
+            if result is not None and result.processed + result.failed >= BATCH:
+                continue  # a backlog: the next batch now, not after the next notification
             listener.wait(interval)
     finally:
         _listeners.discard(listener)
