@@ -299,7 +299,7 @@ def _number_json(value) -> str:
 # The `assessment.scored` payload of services.payload(), written without a model instance or
 # json.dumps per row: the same keys, values and JSON (test_import compares them).
 EVENT_FORMAT = (
-    '{"assessment_id": %d, "person_id": %d, "instrument": %s, "version": %s, "total": %s, '
+    '{"assessment_id": %s, "person_id": %s, "instrument": %s, "version": %s, "total": %s, '
     '"band": %s, "positive": %s, "critical": %s, "area_code": %s, "anonymous": false, '
     '"previous_total": %s, "mode": %s, "submitted_at": %s}'
 )
@@ -400,10 +400,11 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], c
     code, version = cache.code, cache.version
     answers_format = cache.answers_format
     mode = Mode.IMPORT.value
-    site = job.site
+    site, job_pk, topic = job.site, job.pk, services.TOPIC
     actor_pk = actor.pk
-    event_head = (dumps(code), dumps(version))
-    event_mode = dumps(mode)
+    # the event's constant values written in once per chunk, leaving the per-row slots
+    constant = [dumps(v).replace("%", "%%") for v in (code, version, mode)]
+    event_format = EVENT_FORMAT % ("%s", "%s", *constant[:2], *["%s"] * 6, constant[2], "%s")
     with transaction.atomic():
         persons, seen, previous = _lookups(actor, code, parsed)
         now = timezone.now()
@@ -453,7 +454,7 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], c
                     actor_pk,
                     area_code,
                     None,
-                    job.pk,
+                    job_pk,
                     (row[3] or site)[:200],
                     now_db,
                     day[2],
@@ -462,19 +463,17 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], c
             )
             e_rows.append(
                 (
-                    services.TOPIC,
-                    EVENT_FORMAT
+                    topic,
+                    event_format
                     % (
                         pk,
                         pid,
-                        *event_head,
-                        _number_json(total),
+                        str(total) if type(total) is int else _number_json(total),
                         jsonof(band),
                         "true" if positive else "false",
                         critical_json,
                         jsonof(area_code),
                         _number_json(previous.get(pid)),
-                        event_mode,
                         day[3],
                     ),
                     now_db,
