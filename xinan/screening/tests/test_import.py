@@ -225,3 +225,35 @@ def test_each_event_is_the_payload_a_submission_would_emit(
     plain = Assessment.objects.get(total=12)
     assert plain.answers == {str(n): int(c) for n, c in enumerate("012301230", start=1)}
     assert Assessment.objects.get(total=27).critical == [{"item": "9", "level": "red", "answer": 3}]
+
+
+def test_the_audit_log_shows_each_chunk_to_the_administrators_of_its_area(
+    client, psychiatrist, town_admin, district_admin, person_a, person_b
+):
+    client.force_login(psychiatrist)  # district-wide: both towns
+    upload(
+        client,
+        csv_file(
+            [
+                [person_a.id_number, "", "2026-11-01", "", *"111110000"],
+                [person_b.id_number, "", "2026-11-01", "", *"000000000"],
+                [person_a.id_number, "", "2026-11-02", "", *"000000001"],
+            ]
+        ),
+    )
+    job = ImportJob.objects.get()
+    assert job.rows_imported == 3
+    a1, b, a2 = Assessment.objects.order_by("id")
+    assert (a1.person, b.person, a2.person) == (person_a, person_b, person_a)
+    rows = {e.area_code: e.reason for e in AuditEntry.objects.filter(action=importer.CHUNK_ACTION)}
+    assert rows == {
+        person_a.home_area_id: f"导入 2 份测评，编号 {a1.pk}–{a2.pk}",
+        person_b.home_area_id: f"导入 1 份测评，编号 {b.pk}–{b.pk}",
+    }
+    client.force_login(town_admin)
+    page = client.get(reverse("audit_log"), {"action": importer.CHUNK_ACTION}).content.decode()
+    assert f"screening.importjob #{job.pk}" in page
+    assert rows[person_a.home_area_id] in page and rows[person_b.home_area_id] not in page
+    client.force_login(district_admin)
+    page = client.get(reverse("audit_log"), {"object_id": str(job.pk)}).content.decode()
+    assert all(reason in page for reason in rows.values())
