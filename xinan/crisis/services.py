@@ -133,7 +133,9 @@ def raise_alert(
     if level not in LEVEL_RANK:
         raise CrisisError(_("预警级别无效"))
     now = _now(now)
-    with transaction.atomic():
+    # No savepoint of its own: every caller lets an error roll back its whole transaction, and
+    # under a flood the two round trips per alert add up. The inner block keeps its savepoint.
+    with transaction.atomic(savepoint=False):
         if source_key:
             seen = AlertEvent.objects.filter(source=source_key).select_related("alert").first()
             if seen is not None:

@@ -3,12 +3,15 @@
 import datetime as dt
 import importlib
 import itertools
+import threading
+import time
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
 from xinan.core import outbox
+from xinan.crisis import runner
 from xinan.crisis.models import DutyShift
 from xinan.testing import factories
 
@@ -93,3 +96,51 @@ def crisis_district(areas):
     user = factories.staff("crisis_worker", area=areas["district"], username="crisis_d")
     on_shift(user, areas["district"])
     return user
+
+
+class RunningLoop:
+    """runner.loop in a thread, with a fallback poll so long that only the bus can wake it.
+
+    The test thread touches the database only while the loop is asleep on the bus (before the
+    first pass is done, the loop owns it; after a pass, the test waits on `passes`). On SQLite's
+    shared-cache test database two connections that overlap get "database table is locked"
+    (SQLITE_LOCKED, which no busy timeout waits out): the old test polled `Alert.objects` while
+    the loop wrote, and failed now and then.
+    """
+
+    def __init__(self, interval=60.0):
+        self.stop = threading.Event()
+        self.ready = threading.Event()
+        self.results = []
+        self.passed = threading.Condition()
+        self.thread = threading.Thread(
+            target=runner.loop,
+            args=(self.stop, interval),
+            kwargs={"ready": self.ready, "on_pass": self._on_pass},
+            daemon=True,
+        )
+
+    def _on_pass(self, result):
+        with self.passed:
+            self.results.append(result)
+            self.passed.notify_all()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.ready.wait(10), "the loop's first pass did not finish"
+        return self
+
+    def wait_for_alerts(self, n=1, timeout=5.0) -> float:
+        started = time.monotonic()
+        with self.passed:
+            ok = self.passed.wait_for(
+                lambda: sum(r.alerts for r in self.results if r) >= n, timeout
+            )
+        assert ok, f"no alert within {timeout}s; passes: {self.results}"
+        return time.monotonic() - started
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        runner.interrupt()
+        self.thread.join(10)
+        assert not self.thread.is_alive()
