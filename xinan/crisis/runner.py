@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 TOPIC = "assessment.scored"
 MAX_ATTEMPTS = 10
 BATCH = 200  # events per pass
+COALESCE_SECONDS = 0.05  # after a wake-up, before the pass
+ESCALATE_EVERY_SECONDS = 1.0
 
 _started = False
 _lock = threading.Lock()
@@ -179,11 +182,17 @@ def loop(
     worker = worker_name()
     listener = bus.listen([TOPIC])
     _listeners.add(listener)
+    escalated_at = 0.0
     try:
         while not stop.is_set():
             result = None
             try:
-                result = run_once(worker)
+                result = process_pending(worker)
+                # Deadlines are minutes long: checking them once a second is plenty, and a
+                # busy stream of submissions wakes this loop far more often than that.
+                if time.monotonic() - escalated_at >= ESCALATE_EVERY_SECONDS:
+                    escalated_at = time.monotonic()
+                    result.escalated = len(services.escalate_overdue())
             except Exception:  # noqa: BLE001 — the scheduler must outlive a database hiccup
                 log.exception("crisis: run failed")
                 close_old_connections()
@@ -195,7 +204,10 @@ def loop(
                 break
             if result is not None and result.processed + result.failed >= BATCH:
                 continue  # a backlog: the next batch now, not after the next notification
-            listener.wait(interval)
+            if listener.wait(interval) and not stop.is_set():
+                # Woken by a commit: let the rest of a burst commit too, so one pass (one
+                # claim, one write for the quiet events) serves many submissions, not one each.
+                time.sleep(COALESCE_SECONDS)
     finally:
         _listeners.discard(listener)
         listener.close()

@@ -152,6 +152,8 @@ def test_a_resident_sees_the_hotlines_first_and_asks_for_a_callback(
     assert links.nth(0).get_attribute("href") == "tel:12356"
     assert links.nth(1).get_attribute("href") == "tel:021-12345678"
     assert links.nth(0).is_visible()
+    text = page.locator("main").inner_text()
+    assert text.index("12356") < text.index("值班的危机干预人员会立即收到提醒")  # then what next
     screenshot(page, "crisis-screen")
 
     page.fill("input[name=phone]", "12345")
