@@ -5,6 +5,7 @@ one transaction; scoring itself belongs to xinan.instruments.
 """
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -13,7 +14,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from xinan.core import audit, outbox, scope
@@ -179,6 +180,16 @@ def score_answers(inst, answers):
         raise ScreeningError(str(exc), field="answers") from None
 
 
+@functools.cache
+def _mode_label_in(mode: str, language: str | None) -> str:
+    return str(Mode(mode).label)
+
+
+def _mode_label(mode: str) -> str:
+    # Resolving a lazy label costs a catalogue lookup per submission; once per language is enough.
+    return _mode_label_in(mode, translation.get_language())
+
+
 def submit_assessment(
     *,
     instrument_code: str,
@@ -240,7 +251,7 @@ def submit_assessment(
                 a,
                 actor=actor,
                 changed_fields=["answers"],
-                reason=str(a.get_mode_display()),
+                reason=_mode_label(a.mode),
             )
             outbox.emit(TOPIC, payload(a, previous))
     except IntegrityError:
