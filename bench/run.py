@@ -307,7 +307,7 @@ def bench_backend(db) -> dict:
     env.update(
         DATABASE_URL=db.url,
         XINAN_VAR_DIR=str(workdir / "var"),
-        XINAN_THREADS=os.environ.get("XINAN_THREADS", "8"),
+        XINAN_THREADS=os.environ.get("XINAN_THREADS", "4"),
         DJANGO_SETTINGS_MODULE="xinan.settings",
     )
     try:
@@ -407,7 +407,7 @@ def report(results: dict) -> str:
         f"- date: {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
         f"- machine: {os.cpu_count()} CPUs ({cpu_model()}), {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}",
-        f"- server: `xinan serve` (granian WSGI, 1 worker × {os.environ.get('XINAN_THREADS', '8')}"
+        f"- server: `xinan serve` (granian WSGI, 1 worker × {os.environ.get('XINAN_THREADS', '4')}"
         " blocking threads) pinned to CPU 0; wrk 4.1 `-t1 -c32 "
         f"-d{SECONDS}s` and PostgreSQL pinned to CPU 1",
         "",

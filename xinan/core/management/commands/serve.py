@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=int(os.environ.get("XINAN_THREADS", "8")),
+            default=int(os.environ.get("XINAN_THREADS", "4")),
             help="blocking threads per worker: overlap database waits",
         )
 
