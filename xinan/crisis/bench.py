@@ -4,14 +4,15 @@ worker's open board in headless chromium.
     python -m xinan.crisis.bench                 # embedded SQLite in a temporary var dir
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/xinan_bench_crisis python -m xinan.crisis.bench
 
-The server is the production layout (`xinan serve`: granian WSGI, the crisis consumer as an
-in-process thread). The bench process saves assessments through the real screening service
-(`xinan.screening.services.submit_assessment`: scoring, the assessment, audit and outbox rows
-in one transaction), from another process, as a second web server would. On PostgreSQL the
-commit's NOTIFY wakes the server's consumer (the bus, `xinan.core.bus`); on SQLite the
-in-process bus cannot cross processes, so the consumer finds the row by its poll
-(CRISIS_POLL_SECONDS, 0.1 s): the slower of the two paths. The board polls its feed every
-300 ms (CRISIS_BOARD_POLL_MS).
+The server is `xinan serve` (granian WSGI). On SQLite the crisis consumer is a thread of the
+server (the embedded default); on PostgreSQL it is a separate `xinan crisis_worker` process
+(the production layout; BENCH_SEPARATE_WORKER=0/1 overrides). The bench process saves
+assessments through the real screening service (`xinan.screening.services.submit_assessment`:
+scoring, the assessment, audit and outbox rows in one transaction), from another process, as a
+second web server would. On PostgreSQL the commit's NOTIFY wakes the consumer (the bus,
+`xinan.core.bus`); on SQLite the in-process bus cannot cross processes, so the consumer finds
+the row by its poll (CRISIS_POLL_SECONDS, 0.1 s): the slower of the two paths. The board
+polls its feed every 300 ms (CRISIS_BOARD_POLL_MS).
 
 Part 1, latency: BENCH_ALERTS (200) critical submissions, one at a time, spaced by a random
 0–0.3 s (with the wait for the previous alert, they land at every phase of both polls); the
@@ -132,12 +133,27 @@ def main() -> None:
 
     load_before = os.getloadavg()[0]
     port = _free_port()
-    env = {**os.environ, "XINAN_CRISIS_BACKGROUND": "1", "XINAN_LOG_LEVEL": "ERROR"}
+    # PostgreSQL: the production layout, the consumer as its own `xinan crisis_worker` process
+    # woken by the bus (so it does not share the web process's interpreter lock). SQLite: the
+    # embedded default, the consumer as a thread of the server. BENCH_SEPARATE_WORKER overrides.
+    separate = os.environ.get(
+        "BENCH_SEPARATE_WORKER", "1" if connection.vendor == "postgresql" else "0"
+    ) in {"1", "true", "yes"}
+    xinan = str(Path(sys.executable).parent / "xinan")
+    env = {
+        **os.environ,
+        "XINAN_CRISIS_BACKGROUND": "0" if separate else "1",
+        "XINAN_LOG_LEVEL": "ERROR",
+    }
     server = subprocess.Popen(  # noqa: S603
-        [str(Path(sys.executable).parent / "xinan"), "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        [xinan, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL
+    )
+    worker_process = (
+        subprocess.Popen(  # noqa: S603
+            [xinan, "crisis_worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL
+        )
+        if separate
+        else None
     )
     base = f"http://127.0.0.1:{port}"
     area_code = areas["grid_a"].code
@@ -150,13 +166,16 @@ def main() -> None:
                 time.sleep(0.1)
         latencies, steps = _measure(base, session, area_code)
     finally:
-        server.terminate()
-        server.wait(10)
+        for process in (server, worker_process):
+            if process is not None:
+                process.terminate()
+                process.wait(10)
     latencies.sort()
     sustained = [s["rate"] for s in steps if s["ok"]]
     result = {
         "database": connection.vendor,
         "bus": bus.backend_name(),
+        "consumer": "crisis_worker process" if separate else "server thread",
         "alerts": len(latencies),
         "median_ms": round(statistics.median(latencies) * 1000),
         "p99_ms": round(_pct(latencies, 0.99) * 1000),
