@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from xinan.core import audit, scope
+from xinan.core import audit, bus, scope
 from xinan.core.lib import crypto, idnumber
 from xinan.core.models import AuditEntry, OutboxEvent
 from xinan.screening import services
@@ -427,12 +427,7 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], c
                 answers_json = answers_format % tuple(answers)
             else:
                 answers_json = dumps(answers, default=str)
-            critical = result.critical
-            if critical:
-                critical = services._critical(result)
-                critical_json = dumps(critical)
-            else:
-                critical, critical_json = [], "[]"
+            critical_json = dumps(services._critical(result)) if result.critical else "[]"
             subscales = result.subscales
             total, band, positive = result.total, result.band or "", bool(result.positive)
             a_rows.append(
@@ -489,6 +484,10 @@ def _chunk(job, inst, actor, chunk, rejects: _Rejects, counts: dict[str, int], c
                 by_area[area_code] = [pk]
         bulk_insert(Assessment._meta.db_table, ASSESSMENT_COLUMNS, a_rows)
         bulk_insert(OutboxEvent._meta.db_table, OUTBOX_COLUMNS, e_rows)
+        if e_rows:
+            # what outbox.emit does per event, once for the chunk: wake the crisis consumer
+            # when this transaction commits
+            bus.publish(topic)
         bulk_insert(
             AuditEntry._meta.db_table, AUDIT_COLUMNS, _audit_rows(job, actor, by_area, now_db)
         )

@@ -257,3 +257,24 @@ def test_the_audit_log_shows_each_chunk_to_the_administrators_of_its_area(
     client.force_login(district_admin)
     page = client.get(reverse("audit_log"), {"object_id": str(job.pk)}).content.decode()
     assert all(reason in page for reason in rows.values())
+
+
+def test_it_wakes_the_crisis_consumer_once_per_chunk(grid_worker, person_a, tmp_path, monkeypatch):
+    """Events are written without outbox.emit, so the import announces them on the bus itself:
+    once per chunk that wrote any, inside its transaction."""
+    from xinan.core import bus
+
+    published = []
+    monkeypatch.setattr(bus, "publish", lambda topic, **kw: published.append(topic))
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 4)
+    path = tmp_path / "five.csv"
+    with path.open("w", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for day in range(1, 6):
+            w.writerow([person_a.id_number, "", f"2026-10-{day:02d}", "", *"000000003"])
+    job = ImportJob.objects.create(
+        instrument="PHQ-9", file_name="five.csv", path=str(path), created_by=grid_worker
+    )
+    assert importer.run(job.pk).rows_imported == 5
+    assert published == ["assessment.scored", "assessment.scored"]
