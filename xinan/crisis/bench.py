@@ -193,7 +193,7 @@ def main() -> None:
         "loadavg_before": round(load_before, 1),
         "loadavg_after": round(os.getloadavg()[0], 1),
         "machine": f"{platform.machine()} {os.cpu_count()} CPU, {platform.python_version()}",
-        "date": time.strftime("%Y-%m-%d"),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     print(json.dumps(result))
 
