@@ -504,7 +504,7 @@ def report(results: dict) -> str:
         "- Submission through the API: the token, its user and memberships come from a "
         "30-second per-process cache; then one indexed fetch of the person (scope checked in "
         "Python), one query for the previous total, and BEGIN, three INSERTs with statements "
-        "compiled once (`xinan/core/lib/fastinsert.py`), COMMIT. Django's query building, "
+        "compiled once (`xinan/core/lib/fastsql.py`), COMMIT. Django's query building, "
         "not the database, was most of the cost before; what is left is the middleware stack "
         "(which the ceiling pays too), django-ninja's validation and response, the INSERTs' "
         "value preparation and SQLite's commit. SQLite writers of one process queue on a "

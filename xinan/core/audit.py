@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db import models
 
-from xinan.core.lib import fastinsert
+from xinan.core.lib import fastsql
 from xinan.core.middleware import current_ip
 from xinan.core.models import AuditEntry
 
@@ -48,7 +48,7 @@ def record(
         ip_address=current_ip.get(),
     )
     # Every request that changes or opens a record writes one of these: keep it cheap.
-    return fastinsert.insert(entry)
+    return fastsql.insert(entry)
 
 
 def changed(instance: models.Model, data: dict[str, Any]) -> list[str]:

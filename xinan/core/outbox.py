@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from xinan.core import bus
-from xinan.core.lib import fastinsert
+from xinan.core.lib import fastsql
 from xinan.core.models import OutboxEvent
 
 
@@ -15,8 +15,8 @@ def emit(topic: str, payload: dict[str, Any]) -> OutboxEvent:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox events must be written inside the cause's transaction")
     bus.publish(topic)  # delivered when this transaction commits, to any process (core/bus.py)
-    # fastinsert: written once per submission, on the platform's busiest path.
-    return fastinsert.insert(OutboxEvent(topic=topic, payload=payload))
+    # fastsql: written once per submission, on the platform's busiest path.
+    return fastsql.insert(OutboxEvent(topic=topic, payload=payload))
 
 
 def claim(worker: str, topic: str | None = None, limit: int = 100) -> list[OutboxEvent]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinan.core import audit
+from xinan.core.lib import fastsql
 from xinan.core.models import BreakGlassGrant
 
 
@@ -171,9 +172,7 @@ def _fetch_one(model, fields: tuple[str, ...], unique: dict):
     sql = "SELECT {} FROM {} WHERE {} = %s LIMIT 1".format(  # noqa: S608 — names from meta
         ", ".join(qn(c.column) for c in columns), qn(meta.db_table), qn(lookup.column)
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [lookup.get_db_prep_value(value, connection)])
-        row = cursor.fetchone()
+    row = fastsql.fetchone(sql, [lookup.get_db_prep_value(value, connection)])
     if row is None:
         return None
     return model.from_db(connection.alias, [c.attname for c in columns], row)

@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from xinan.core import audit, outbox, scope
-from xinan.core.lib import crypto, fastinsert, idnumber
+from xinan.core.lib import crypto, fastsql, idnumber
 from xinan.core.models import Area, Institution
 from xinan.screening.models import Assessment, AssessmentDraft, Campaign, Mode
 
@@ -130,9 +130,7 @@ def previous_total(person, code: str, before: dt.datetime | None = None) -> floa
     if before is not None:
         sql += " AND submitted_at <= %s"
         params.append(connection.ops.adapt_datetimefield_value(before))
-    with connection.cursor() as cursor:
-        cursor.execute(sql + " ORDER BY submitted_at DESC, id DESC LIMIT 1", params)
-        row = cursor.fetchone()
+    row = fastsql.fetchone(sql + " ORDER BY submitted_at DESC, id DESC LIMIT 1", params)
     return None if row is None else row[0]
 
 
@@ -245,7 +243,7 @@ def submit_assessment(
     )
     try:
         with transaction.atomic():
-            fastinsert.insert(a)
+            fastsql.insert(a)
             audit.record(
                 "screening.assessment.submit",
                 a,

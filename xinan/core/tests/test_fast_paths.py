@@ -7,13 +7,13 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from xinan.core import scope
-from xinan.core.lib import crypto, fastinsert
+from xinan.core.lib import crypto, fastsql
 from xinan.core.models import AuditEntry, BreakGlassGrant, OutboxEvent
 from xinan.people.models import Person
 from xinan.testing import factories
 
 
-def test_fastinsert_stores_what_save_stores(grid_worker):
+def test_fastsql_insert_stores_what_save_stores(grid_worker):
     a = AuditEntry(
         actor=grid_worker,
         actor_label="gw_a",
@@ -23,7 +23,7 @@ def test_fastinsert_stores_what_save_stores(grid_worker):
         changed_fields=["name", "phone"],
         ip_address="10.0.0.1",
     )
-    fastinsert.insert(a)
+    fastsql.insert(a)
     b = AuditEntry.objects.get(pk=a.pk)
     assert (b.actor, b.changed_fields, b.ip_address, b.at) == (
         grid_worker,
@@ -32,7 +32,7 @@ def test_fastinsert_stores_what_save_stores(grid_worker):
         a.at,
     )
     with transaction.atomic():
-        e = fastinsert.insert(OutboxEvent(topic="t", payload={"中文": [1, 2.5, None]}))
+        e = fastsql.insert(OutboxEvent(topic="t", payload={"中文": [1, 2.5, None]}))
     assert OutboxEvent.objects.get(pk=e.pk).payload == {"中文": [1, 2.5, None]}
     assert not e._state.adding and e.created_at is not None
 
@@ -114,3 +114,32 @@ def test_sqlite_write_lock_is_released_on_rollback_and_times_out_clearly():
     with transaction.atomic():
         OutboxEvent.objects.create(topic="y", payload={})
     assert OutboxEvent.objects.filter(topic="y").exists()
+
+
+def test_fastsql_speaks_djangos_errors_and_placeholders(grid_worker):
+    from django.db import IntegrityError
+
+    from xinan.accounts.models import User
+
+    row = fastsql.fetchone(
+        "SELECT username FROM accounts_user WHERE username LIKE %s AND '%%' = '%%'", ["gw%"]
+    )
+    assert row == ("gw_a",)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        fastsql.insert(User(username="gw_a", password="x"))  # noqa: S106 — a duplicate username
+    connection.close()  # a new connection gets a new driver cursor
+    assert fastsql.fetchone("SELECT COUNT(*) FROM accounts_user", [])[0] == 1
+
+
+def test_fastsql_refuses_to_run_in_a_broken_transaction(grid_worker):
+    from django.db import IntegrityError
+    from django.db.transaction import TransactionManagementError
+
+    from xinan.accounts.models import User
+
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            fastsql.insert(User(username="gw_a", password="x"))  # noqa: S106
+        with pytest.raises(TransactionManagementError):
+            fastsql.fetchone("SELECT 1", [])
+        transaction.set_rollback(True)

@@ -1,0 +1,125 @@
+"""Plain SQL for the few statements on the hottest write path (one submission: fetch the
+person, fetch the previous total, insert the assessment, its audit entry and its outbox event).
+
+Two costs of Django dominate there, not the database: `Model.save()` compiles its INSERT on
+every call, and each `connection.cursor()` wraps a new cursor and rewrites the placeholders on
+every execute. Here a statement is built once per (model, vendor) and run on one driver cursor
+per connection. Errors are still Django's (IntegrityError and friends, through
+`wrap_database_errors`), a broken atomic block is still refused, and values are prepared by
+each field's own `pre_save` / `get_db_prep_save`, so defaults, auto_now_add, JSON, foreign keys
+and encrypted fields are stored exactly as `save()` stores them; values the driver takes as
+they are (a str for a text column, an int for an integer or a key, None) skip that step.
+
+What is given up: no model signals (use it only for models that have no receivers), and these
+statements are not seen by `connection.queries` or `execute_wrapper`.
+"""
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+
+# Field classes whose preparation of a value of these exact types is the identity.
+_PLAIN: dict[type[models.Field], tuple[type, ...]] = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.IntegerField: (int,),
+    models.BigIntegerField: (int,),
+    models.PositiveIntegerField: (int,),
+    models.SmallIntegerField: (int,),
+    models.BooleanField: (bool,),
+    models.FloatField: (float, int),
+    models.BigAutoField: (int,),
+    models.AutoField: (int,),
+    models.ForeignKey: (int, str),
+}
+
+Prep = Callable[[models.Model], Any]
+
+
+def _prep(field: models.Field, connection) -> Prep:
+    attname = field.attname
+    if type(field).pre_save is not models.Field.pre_save or getattr(field, "auto_now_add", False):
+        return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+    plain = _PLAIN.get(type(field))
+    if plain is None:
+        return lambda obj: field.get_db_prep_save(getattr(obj, attname), connection)
+
+    def prep(obj):
+        value = getattr(obj, attname)
+        if value is None or type(value) in plain:
+            return value
+        return field.get_db_prep_save(value, connection)
+
+    return prep
+
+
+def _native(sql: str, connection) -> str:
+    """Django writes %s; SQLite's driver wants ?."""
+    if connection.vendor == "sqlite":
+        return sql.replace("%%", "\0").replace("%s", "?").replace("\0", "%")
+    return sql
+
+
+_statements: dict[tuple[type, str, bool], tuple[str, list[Prep]]] = {}
+_native_sql: dict[tuple[str, str], str] = {}
+_cursors = threading.local()
+
+
+def _cursor(connection):
+    """One driver cursor per (thread, connection), remade when the connection is."""
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    raw = connection.connection
+    found = getattr(_cursors, connection.alias, None)
+    if found is None or found[0] is not raw:
+        found = (raw, raw.cursor())
+        setattr(_cursors, connection.alias, found)
+    return found[1]
+
+
+def execute(sql: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS):
+    """Run one statement (Django's %s placeholders) and return the driver's cursor."""
+    connection = connections[using]
+    key = (connection.vendor, sql)
+    native = _native_sql.get(key)
+    if native is None:
+        native = _native_sql[key] = _native(sql, connection)
+    cursor = _cursor(connection)
+    # As the ORM does: an error inside an atomic block marks it for rollback.
+    with transaction.mark_for_rollback_on_error(using), connection.wrap_database_errors:
+        cursor.execute(native, params)
+    return cursor
+
+
+def fetchone(sql: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS):
+    cursor = execute(sql, params, using)
+    with connections[using].wrap_database_errors:
+        return cursor.fetchone()
+
+
+def _statement(model: type[models.Model], connection, with_pk: bool):
+    key = (model, connection.vendor, with_pk)
+    found = _statements.get(key)
+    if found is None:
+        meta = model._meta
+        qn = connection.ops.quote_name
+        fields = [f for f in meta.concrete_fields if with_pk or f is not meta.pk]
+        columns = ", ".join(qn(f.column) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        # Names come from the model's own meta; values are always parameters.
+        table, pk = qn(meta.db_table), qn(meta.pk.column)
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608
+        found = _statements[key] = (sql, [_prep(f, connection) for f in fields])
+    return found
+
+
+def insert(obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> models.Model:
+    """INSERT `obj` (as `save(force_insert=True)` would, without signals); sets its pk."""
+    connection = connections[using]
+    sql, preps = _statement(type(obj), connection, obj.pk is not None)
+    obj.pk = fetchone(sql, [prep(obj) for prep in preps], using)[0]
+    obj._state.adding = False
+    obj._state.db = using
+    return obj
