@@ -79,4 +79,18 @@ def submit(request, data: AssessmentIn):
         )
     except services.ScreeningError as exc:
         return Status(400, {"detail": exc.message, "field": exc.field})
-    return Status(201, a)
+    # A dict, not the model: ninja reads a model's fields through a slower attribute wrapper.
+    return Status(
+        201,
+        {
+            "id": a.pk,
+            "instrument": a.instrument,
+            "version": a.version,
+            "total": a.total,
+            "band": a.band,
+            "band_label": a.band_label,
+            "positive": a.positive,
+            "critical": a.critical,
+            "submitted_at": a.submitted_at,
+        },
+    )
