@@ -24,7 +24,6 @@ from xinan.screening.models import Assessment, AssessmentDraft, Campaign, Mode
 
 audit.register_action("screening.assessment.submit", _("提交测评"))
 audit.register_action("screening.assessment.view", _("查看测评"))
-audit.register_action("screening.assessment.import", _("批量导入测评"))
 audit.register_action("screening.campaign.create", _("创建筛查活动"))
 
 TOPIC = "assessment.scored"

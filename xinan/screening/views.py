@@ -163,31 +163,7 @@ def question(request, code):
                 response.delete_cookie(DRAFT_COOKIE.format(code=inst.code))
                 return response
             return redirect("screening:question", code=inst.code)
-    index = min(draft.current_item, len(items) - 1)
-    item = items[index]
-    chosen = draft.answers.get(str(item.id))
-    return render(
-        request,
-        "screening/question.html",
-        {
-            "instrument": inst,
-            "item": item,
-            "text": services.item_text(item),
-            "options": [
-                (
-                    str(o[0]),
-                    services.option_label(o),
-                    chosen is not None and str(o[0]) == str(chosen),
-                )
-                for o in item.options
-            ],
-            "number": index + 1,
-            "count": len(items),
-            "percent": round(100 * index / len(items)),
-            "error": error,
-        },
-        status=400 if error else 200,
-    )
+    return _question_page(request, inst, draft, items, error)
 
 
 def _result_or_404(request, pk):
@@ -536,6 +512,35 @@ def campaign_invitation(request, token):
     )
 
 
+def _question_page(request, inst, draft, items, error: str):
+    """One item of a draft, with its options and progress (the resident's and the invited)."""
+    index = min(draft.current_item, len(items) - 1)
+    item = items[index]
+    chosen = draft.answers.get(str(item.id))
+    return render(
+        request,
+        "screening/question.html",
+        {
+            "instrument": inst,
+            "item": item,
+            "text": services.item_text(item),
+            "options": [
+                (
+                    str(o[0]),
+                    services.option_label(o),
+                    chosen is not None and str(o[0]) == str(chosen),
+                )
+                for o in item.options
+            ],
+            "number": index + 1,
+            "count": len(items),
+            "percent": round(100 * index / len(items)),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def campaign_invitation_question(request, token, code):
     invitation, page = _invitation_or_page(request, token)
@@ -579,31 +584,7 @@ def campaign_invitation_question(request, token, code):
                 cookie, path=reverse("screening:campaign_invitation", args=[token])
             )
             return response
-    index = min(draft.current_item, len(items) - 1)
-    item = items[index]
-    chosen = draft.answers.get(str(item.id))
-    return render(
-        request,
-        "screening/question.html",
-        {
-            "instrument": inst,
-            "item": item,
-            "text": services.item_text(item),
-            "options": [
-                (
-                    str(o[0]),
-                    services.option_label(o),
-                    chosen is not None and str(o[0]) == str(chosen),
-                )
-                for o in item.options
-            ],
-            "number": index + 1,
-            "count": len(items),
-            "percent": round(100 * index / len(items)),
-            "error": error,
-        },
-        status=400 if error else 200,
-    )
+    return _question_page(request, inst, draft, items, error)
 
 
 # ---------------------------------------------------------------- bulk import
