@@ -116,6 +116,7 @@ def test_sqlite_write_lock_is_released_on_rollback_and_times_out_clearly():
     assert OutboxEvent.objects.filter(topic="y").exists()
 
 
+@pytest.mark.django_db(transaction=True)  # closes the connection: not inside a test transaction
 def test_fastsql_speaks_djangos_errors_and_placeholders(grid_worker):
     from django.db import IntegrityError
 
