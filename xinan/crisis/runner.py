@@ -35,6 +35,7 @@ MAX_ATTEMPTS = 10
 BATCH = 200  # events per pass
 COALESCE_SECONDS = 0.05  # after a wake-up, before the pass
 ESCALATE_EVERY_SECONDS = 1.0
+RECLAIM_EVERY_SECONDS = 5.0
 
 _started = False
 _lock = threading.Lock()
@@ -109,7 +110,9 @@ class Result:
     escalated: int = 0
 
 
-def process_pending(worker: str | None = None, limit: int = BATCH) -> Result:
+def process_pending(
+    worker: str | None = None, limit: int = BATCH, *, reclaim: bool = True
+) -> Result:
     """Claim and apply up to `limit` events.
 
     The claim is one conditional UPDATE (`claim`). The rules are loaded once per batch and
@@ -122,7 +125,7 @@ def process_pending(worker: str | None = None, limit: int = BATCH) -> Result:
     worker = worker or worker_name()
     result = Result()
     events = claim(worker, limit)
-    if len(events) < limit:
+    if reclaim and len(events) < limit:
         events += reclaim_stale(worker, limit - len(events))
     if not events:
         return result
@@ -182,12 +185,17 @@ def loop(
     worker = worker_name()
     listener = bus.listen([TOPIC])
     _listeners.add(listener)
-    escalated_at = 0.0
+    escalated_at = reclaimed_at = 0.0
     try:
         while not stop.is_set():
             result = None
             try:
-                result = process_pending(worker)
+                # A claim goes stale only after CRISIS_CLAIM_STALE_SECONDS (60 s): looking for
+                # stale ones every few seconds is enough, not on every commit's wake-up.
+                reclaim = time.monotonic() - reclaimed_at >= RECLAIM_EVERY_SECONDS
+                if reclaim:
+                    reclaimed_at = time.monotonic()
+                result = process_pending(worker, reclaim=reclaim)
                 # Deadlines are minutes long: checking them once a second is plenty, and a
                 # busy stream of submissions wakes this loop far more often than that.
                 if time.monotonic() - escalated_at >= ESCALATE_EVERY_SECONDS:
