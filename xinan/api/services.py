@@ -6,14 +6,19 @@ import threading
 import time
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from xinan.api.models import ApiToken
 from xinan.core import audit
 from xinan.core.lib import crypto
 
 KEY_PREFIX = "xn_"
+
+audit.register_action("api.token.issue", gettext_lazy("签发接口令牌"))
+audit.register_action("api.token.revoke", gettext_lazy("吊销接口令牌"))
 
 
 class TokenError(Exception):
@@ -37,23 +42,25 @@ def issue(user, name: str, *, actor=None, days: int | None = None) -> tuple[ApiT
     if days is not None and days <= 0:
         raise TokenError(_("有效天数必须大于 0"))
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user,
-        name=name[:100],
-        key_hash=_hash(key),
-        prefix=key[:10],
-        created_by=actor,
-        expires_at=timezone.now() + dt.timedelta(days=days) if days else None,
-    )
-    audit.record("api.token.issue", token, actor=actor, reason=name)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            name=name[:100],
+            key_hash=_hash(key),
+            prefix=key[:10],
+            created_by=actor,
+            expires_at=timezone.now() + dt.timedelta(days=days) if days else None,
+        )
+        audit.record("api.token.issue", token, actor=actor, reason=name)
     return token, key
 
 
 def revoke(token: ApiToken, *, actor=None) -> ApiToken:
     if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
-        audit.record("api.token.revoke", token, actor=actor, reason=token.name)
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit.record("api.token.revoke", token, actor=actor, reason=token.name)
     forget(token.key_hash)
     return token
 
