@@ -8,7 +8,8 @@ the same run (method: ../shared/reference/performance.md §5). Writes docs/bench
 (c) peak RSS of an import for two file sizes.
 
 Environment: BENCH_REPS (3), BENCH_SECONDS (10), BENCH_ROWS (100000), BENCH_BACKENDS
-("sqlite,postgresql"; PostgreSQL runs when its binaries are installed).
+("sqlite,postgresql"; PostgreSQL runs when its binaries are installed), BENCH_PARTS
+("http,import"; a part left out is missing from the report, so use it only while tuning).
 """
 
 import csv
@@ -32,6 +33,7 @@ PY = sys.executable
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
+PARTS = os.environ.get("BENCH_PARTS", "http,import").split(",")
 PERSONS = 10_000
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -321,8 +323,11 @@ def bench_backend(db) -> dict:
         seeded = worker(env, "seed", str(PERSONS))
         log(f"{db.name}: seeded {PERSONS} people")
         result: dict = {"load_before": load()}
-        result["http"] = http_bench(env, seeded, workdir, separate_worker=db.name != "SQLite")
-        worker(env, "reset")
+        if "http" in PARTS:
+            result["http"] = http_bench(env, seeded, workdir, separate_worker=db.name != "SQLite")
+            worker(env, "reset")
+        if "import" not in PARTS:
+            return result
 
         big = workdir / f"phq9-{ROWS}.csv"
         small = workdir / f"phq9-{ROWS // 5}.csv"

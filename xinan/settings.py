@@ -54,6 +54,14 @@ MIDDLEWARE = [
     "xinan.core.middleware.request_context",
     "xinan.accounts.middleware.enforce_two_factor",
 ]
+# Calls to /api/ with a bearer token go through this shorter stack (xinan/api/handler.py).
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "xinan.core.middleware.chinese_first",
+    "django.middleware.locale.LocaleMiddleware",
+    "xinan.api.handler.token_request",
+    "xinan.core.middleware.request_context",
+]
 
 ROOT_URLCONF = "xinan.urls"
 WSGI_APPLICATION = "xinan.wsgi.application"
@@ -91,6 +99,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A served SQLite database checkpoints its WAL in a background thread every
+# XINAN_SQLITE_CHECKPOINT_MS (0: inside commits, SQLite's default); see xinan/core/sqlite/base.py.
+SQLITE_CHECKPOINT_SECONDS = env_int("XINAN_SQLITE_CHECKPOINT_MS", 1000) / 1000
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

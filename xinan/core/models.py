@@ -186,7 +186,7 @@ class OutboxQuerySet(models.QuerySet):
 class OutboxEvent(models.Model):
     """An event written in the same transaction as its cause; consumers claim and process it."""
 
-    topic = models.CharField(max_length=80, db_index=True)
+    topic = models.CharField(max_length=80)  # indexed first in outbox_pending_idx
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
     claimed_by = models.CharField(max_length=80, blank=True)

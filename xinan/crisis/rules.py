@@ -1,5 +1,6 @@
 """Which rules an `assessment.scored` payload fires: pure functions over data, no queries."""
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,12 +19,23 @@ class Match:
 
 def norm_instrument(code: Any) -> str:
     """PHQ-9, phq9, phq_9 and "PHQ 9" are the same instrument."""
-    return re.sub(r"[\s_\-.]", "", str(code or "")).lower()
+    return _norm_instrument(str(code or ""))
 
 
 def norm_item(item: Any) -> str:
     """Item 9 may arrive as 9, "9", "item9", "q9" or "phq9_9": keep its trailing number."""
-    text = str(item if item is not None else "").strip().lower()
+    return _norm_item(str(item if item is not None else ""))
+
+
+# Cached: the consumer normalises the same few codes for every rule and every event.
+@functools.lru_cache(maxsize=4096)
+def _norm_instrument(text: str) -> str:
+    return re.sub(r"[\s_\-.]", "", text).lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def _norm_item(text: str) -> str:
+    text = text.strip().lower()
     found = re.search(r"(\d+)$", text)
     return str(int(found.group(1))) if found else text
 

@@ -10,6 +10,7 @@ whatever the bus says, so a lost notification only delays an alert.
 """
 
 import datetime as dt
+import json
 import logging
 import os
 import socket
@@ -24,6 +25,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from xinan.core import bus, outbox
+from xinan.core.lib import fastsql
 from xinan.core.models import OutboxEvent
 from xinan.crisis import rules, services
 from xinan.crisis.models import AlertRule
@@ -50,31 +52,86 @@ def stale_seconds() -> int:
     return int(getattr(settings, "CRISIS_CLAIM_STALE_SECONDS", 60))
 
 
-def claim(worker: str, limit: int = 200, now: dt.datetime | None = None) -> list[OutboxEvent]:
-    """Claim up to `limit` unclaimed events in one conditional UPDATE.
+def _claim_sql(connection) -> str:
+    qn = connection.ops.quote_name
+    table = qn(OutboxEvent._meta.db_table)
+    # Names from the model's meta; every value is a parameter.
+    return (
+        f"UPDATE {table} SET {qn('claimed_at')} = %s, {qn('claimed_by')} = %s "  # noqa: S608
+        f"WHERE {qn('id')} IN (SELECT {qn('id')} FROM {table} WHERE {qn('topic')} = %s "
+        f"AND {qn('processed_at')} IS NULL AND {qn('claimed_at')} IS NULL "
+        f"ORDER BY {qn('id')} LIMIT %s) AND {qn('claimed_at')} IS NULL "
+        f"RETURNING {qn('id')}, {qn('payload')}, {qn('attempts')}"
+    )
 
-    The same promise as `xinan.core.outbox.claim` (two workers never both win an event: the
-    UPDATE re-checks `claimed_at IS NULL` on every row it changes, under PostgreSQL's row lock
-    or SQLite's write lock), in two statements instead of one per row, which is most of a
-    pass's cost under load. The rows this call won are the candidates now carrying this
-    worker's name and this exact claim time: one worker (one thread) claims one batch at a time.
+
+def _payload(value) -> dict:
+    # SQLite hands the JSON column over as text; PostgreSQL's driver may have decoded it.
+    return json.loads(value) if isinstance(value, str | bytes) else (value or {})
+
+
+def claim(worker: str, limit: int = 200, now: dt.datetime | None = None) -> list[OutboxEvent]:
+    """Claim up to `limit` unclaimed events in one conditional UPDATE … RETURNING.
+
+    The same promise as `xinan.core.outbox.claim`: two workers never both win an event, because
+    the UPDATE re-checks `claimed_at IS NULL` on every row it changes, under PostgreSQL's row
+    lock (a row another worker claimed meanwhile is re-read and skipped) or SQLite's write lock.
+    One statement in plain SQL, as a pass runs many times a second under load; inside a
+    transaction so that on SQLite it queues with the other writers of this process.
     """
     now = now or timezone.now()
-    candidates = list(
-        OutboxEvent.objects.pending(TOPIC)
-        .filter(claimed_at__isnull=True)
-        .values_list("pk", flat=True)[:limit]
-    )
-    if not candidates:
-        return []
-    OutboxEvent.objects.filter(pk__in=candidates, claimed_at__isnull=True).update(
-        claimed_at=now, claimed_by=worker
-    )
-    return list(
-        OutboxEvent.objects.filter(pk__in=candidates, claimed_at=now, claimed_by=worker).order_by(
-            "pk"
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with transaction.atomic():
+        rows = fastsql.fetchall(_claim_sql(connection), [stamp, worker, TOPIC, limit])
+    return [
+        OutboxEvent(
+            pk=pk,
+            topic=TOPIC,
+            payload=_payload(payload),
+            attempts=attempts,
+            claimed_at=now,
+            claimed_by=worker,
+        )
+        for pk, payload, attempts in sorted(rows, key=lambda row: row[0])
+    ]
+
+
+_rules_seen: tuple[tuple, list[AlertRule]] = ((), [])
+
+
+def active_rules() -> list[AlertRule]:
+    """The active rules, rebuilt only when their rows changed since the last pass.
+
+    Every pass reads the rows (one plain query), so an edit in the admin applies from the next
+    pass in every process; building the model objects is what is saved."""
+    meta = AlertRule._meta
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
+    rows = tuple(
+        fastsql.fetchall(
+            f"SELECT {columns} FROM {qn(meta.db_table)} WHERE {qn('active')} = %s "  # noqa: S608
+            f"ORDER BY {qn('id')}",
+            [True],
         )
     )
+    global _rules_seen
+    seen_rows, rules_built = _rules_seen
+    if rows != seen_rows:
+        rules_built = list(AlertRule.objects.filter(active=True).order_by("id"))
+        _rules_seen = (rows, rules_built)
+    return rules_built
+
+
+def _mark_processed(pks: list[int]) -> None:
+    """One UPDATE for the events that fired nothing."""
+    qn = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(pks))
+    sql = (
+        f"UPDATE {qn(OutboxEvent._meta.db_table)} SET {qn('processed_at')} = %s "  # noqa: S608
+        f"WHERE {qn('id')} IN ({marks})"
+    )
+    with transaction.atomic():
+        fastsql.execute(sql, [connection.ops.adapt_datetimefield_value(timezone.now()), *pks])
 
 
 def reclaim_stale(worker: str, limit: int = 100, now: dt.datetime | None = None):
@@ -129,11 +186,11 @@ def process_pending(
         events += reclaim_stale(worker, limit - len(events))
     if not events:
         return result
-    active_rules = list(AlertRule.objects.filter(active=True))
+    rules_now = active_rules()
     quiet = []
     for event in events:
         try:
-            fires = bool(rules.evaluate(event.payload or {}, active_rules))
+            fires = bool(rules.evaluate(event.payload or {}, rules_now))
         except Exception:  # noqa: BLE001 — a malformed payload takes the path that parks it
             fires = True
         if not fires:
@@ -141,7 +198,7 @@ def process_pending(
             continue
         try:
             with transaction.atomic():
-                alert = services.process_assessment_event(event, active_rules)
+                alert = services.process_assessment_event(event, rules_now)
                 outbox.mark_processed(event)
         except Exception:  # noqa: BLE001 — one bad event must not stop the others
             log.exception("crisis: event %s failed", event.pk)
@@ -158,7 +215,7 @@ def process_pending(
         result.processed += 1
         result.alerts += alert is not None
     if quiet:
-        OutboxEvent.objects.filter(pk__in=quiet).update(processed_at=timezone.now())
+        _mark_processed(quiet)
         result.processed += len(quiet)
     return result
 

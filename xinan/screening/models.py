@@ -131,6 +131,8 @@ class Assessment(models.Model):
     `area_code` is where it happened, kept as a string so re-districting leaves history alone.
     """
 
+    # Indexes: every one is written on each submission, so none is redundant or mostly NULL
+    # (assess_person_idx leads with person; campaign and import_job have partial ones).
     person = models.ForeignKey(
         "people.Person",
         on_delete=models.PROTECT,
@@ -138,6 +140,7 @@ class Assessment(models.Model):
         blank=True,
         related_name="assessments",
         verbose_name=_("居民"),
+        db_index=False,
     )
     instrument = models.CharField(_("量表"), max_length=40)
     version = models.CharField(_("版本"), max_length=20)
@@ -165,9 +168,15 @@ class Assessment(models.Model):
         blank=True,
         related_name="assessments",
         verbose_name=_("筛查活动"),
+        db_index=False,
     )
     import_job = models.ForeignKey(
-        ImportJob, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ImportJob,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     site = models.CharField(_("地点"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("录入时间"), default=timezone.now)
@@ -183,6 +192,16 @@ class Assessment(models.Model):
         indexes = [
             models.Index(fields=["person", "instrument", "submitted_at"], name="assess_person_idx"),
             models.Index(fields=["area_code", "submitted_at"], name="assess_area_idx"),
+            models.Index(
+                fields=["campaign"],
+                name="assess_campaign_idx",
+                condition=models.Q(campaign__isnull=False),
+            ),
+            models.Index(
+                fields=["import_job"],
+                name="assess_import_idx",
+                condition=models.Q(import_job__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

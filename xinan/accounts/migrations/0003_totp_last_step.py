@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_initial'),
+        ("accounts", "0002_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='totp_last_step',
+            model_name="user",
+            name="totp_last_step",
             field=models.BigIntegerField(blank=True, editable=False, null=True),
         ),
     ]

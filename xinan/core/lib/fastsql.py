@@ -99,6 +99,12 @@ def fetchone(sql: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS):
         return cursor.fetchone()
 
 
+def fetchall(sql: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> list:
+    cursor = execute(sql, params, using)
+    with connections[using].wrap_database_errors:
+        return cursor.fetchall()
+
+
 def _statement(model: type[models.Model], connection, with_pk: bool):
     key = (model, connection.vendor, with_pk)
     found = _statements.get(key)

@@ -6,12 +6,25 @@ transactions at once, the losers wait in SQLite's busy handler, which sleeps in 
 what a request waits for. Threads of this process therefore queue on a Python lock before
 BEGIN and are woken the moment the previous writer commits. Other processes (a separate
 worker, a management command) still meet SQLite's own busy timeout as before.
+
+A long-running server also moves WAL checkpoints off the request path (`start_checkpointer`).
+By default SQLite checkpoints inside whichever commit pushes the WAL past 1,000 pages: that
+commit copies the pages into the database file and syncs it while holding the write lock, so
+every queued writer waits (about 17 ms here, once in 60 submissions). With the checkpointer
+running, this process's connections turn automatic checkpoints off and one thread checkpoints
+once a second, copying each page once however often it changed: first beside the writers, then
+the few frames they added meanwhile while holding the write queue for that moment, because
+SQLite starts the WAL file over only when a writer finds every frame already copied.
 """
 
+import logging
+import sqlite3
 import threading
 
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
+
+log = logging.getLogger(__name__)
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -22,8 +35,79 @@ def write_lock(name: str) -> threading.Lock:
         return _locks.setdefault(str(name), threading.Lock())
 
 
+_checkpointers: dict[str, "Checkpointer"] = {}
+
+
+class Checkpointer(threading.Thread):
+    """Checkpoint one database's WAL every `interval` seconds on its own connection.
+
+    PASSIVE never waits for SQLite's writer or readers: what it cannot copy now it copies next
+    time. The WAL file is cut back to `size_limit` bytes once it starts over."""
+
+    def __init__(self, path: str, interval: float = 1.0, size_limit: int = 64 << 20):
+        super().__init__(name=f"sqlite-checkpoint {path}", daemon=True)
+        self.path, self.interval, self.size_limit = path, interval, size_limit
+        self.stop = threading.Event()
+        self.checkpoints = 0
+
+    def run(self) -> None:
+        db = None
+        while not self.stop.wait(self.interval):
+            try:
+                if db is None:
+                    db = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
+                    db.execute(f"PRAGMA journal_size_limit={int(self.size_limit)}")
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                lock = write_lock(self.path)
+                if lock.acquire(timeout=5):
+                    try:
+                        db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    finally:
+                        lock.release()
+                self.checkpoints += 1
+            except sqlite3.Error:
+                # A checkpoint that fails now is retried next time; the WAL only grows meanwhile.
+                log.exception("WAL checkpoint of %s failed", self.path)
+                if db is not None:
+                    db.close()
+                    db = None
+        if db is not None:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            db.close()
+
+
+def start_checkpointer(settings_dict: dict, interval: float = 1.0) -> Checkpointer | None:
+    """Start (once per process and file) the background checkpointer for this database."""
+    path = str(settings_dict["NAME"])
+    if settings_dict.get("ENGINE") != __package__ or path in ("", ":memory:"):
+        return None
+    if path.startswith("file:"):
+        return None  # shared in-memory test databases have no WAL
+    with _locks_guard:
+        if path in _checkpointers and _checkpointers[path].is_alive():
+            return None
+        thread = _checkpointers[path] = Checkpointer(path, interval)
+    thread.start()
+    return thread
+
+
+def stop_checkpointer(path: str) -> None:
+    with _locks_guard:
+        thread = _checkpointers.pop(str(path), None)
+    if thread is not None:
+        thread.stop.set()
+        thread.join(timeout=10)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
+
+    def get_new_connection(self, conn_params):
+        conn = super().get_new_connection(conn_params)
+        checkpointer = _checkpointers.get(str(self.settings_dict["NAME"]))
+        if checkpointer is not None and checkpointer.is_alive():
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+        return conn
 
     def _write_lock(self) -> threading.Lock:
         return write_lock(self.settings_dict["NAME"])

@@ -1,6 +1,7 @@
 """The hand-tuned paths on the submission route give the same answers as the ORM."""
 
 import threading
+import time
 
 import pytest
 from django.db import OperationalError, connection, transaction
@@ -144,3 +145,53 @@ def test_fastsql_refuses_to_run_in_a_broken_transaction(grid_worker):
         with pytest.raises(TransactionManagementError):
             fastsql.fetchone("SELECT 1", [])
         transaction.set_rollback(True)
+
+
+def _served_connection(path):
+    """A driver connection opened as the server's backend opens one."""
+    from xinan.core.sqlite.base import DatabaseWrapper
+
+    wrapper = DatabaseWrapper({**connection.settings_dict, "NAME": str(path)}, alias="served")
+    return wrapper.get_new_connection(wrapper.get_connection_params())
+
+
+def test_a_served_sqlite_database_checkpoints_in_the_background(tmp_path):
+    """With the checkpointer running, commits do no checkpoint of their own, and the WAL still
+    starts over (stays small) under a steady stream of writes."""
+    import sqlite3
+
+    from xinan.core.sqlite.base import start_checkpointer, stop_checkpointer, write_lock
+
+    path = tmp_path / "served.sqlite3"
+    settings_dict = {"ENGINE": "xinan.core.sqlite", "NAME": str(path)}
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE row (id INTEGER PRIMARY KEY, body BLOB)")
+    before = _served_connection(path)
+    assert before.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    checkpointer = start_checkpointer(settings_dict, interval=0.05)
+    try:
+        assert start_checkpointer(settings_dict) is None  # one per file and process
+        served = _served_connection(path)
+        assert served.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        db.execute("PRAGMA wal_autocheckpoint=0")  # as the served connections are
+        written = 0
+        lock = write_lock(str(path))
+        for i in range(3000):
+            with lock:  # the in-process writer queue, as every served write takes it
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("INSERT INTO row (body) VALUES (?)", [bytes(3000)])
+                db.execute("COMMIT")
+            written += 4096
+            if i % 50 == 0:
+                time.sleep(0.01)  # a request's other work, during which the queue is free
+        time.sleep(0.2)
+        assert checkpointer.checkpoints > 5
+        wal = path.with_name(path.name + "-wal").stat().st_size
+        assert wal < written / 3, (wal, written)
+        assert db.execute("SELECT count(*) FROM row").fetchone() == (3000,)
+    finally:
+        stop_checkpointer(str(path))
+    assert not checkpointer.is_alive()
+    assert start_checkpointer({"ENGINE": "xinan.core.sqlite", "NAME": ":memory:"}) is None
+    assert start_checkpointer({"ENGINE": "django.db.backends.postgresql", "NAME": "x"}) is None

@@ -18,7 +18,7 @@ from django.utils import timezone
 from xinan.core import bus, outbox
 from xinan.core.models import OutboxEvent
 from xinan.crisis import runner, services
-from xinan.crisis.models import Alert, AlertEvent
+from xinan.crisis.models import Alert, AlertEvent, AlertRule
 from xinan.crisis.tests.conftest import RunningLoop, emit, item9, scored
 
 
@@ -87,6 +87,19 @@ def test_the_consumer_s_batch_claim_is_conditional_too(db):
         OutboxEvent.objects.filter(pk__in=pks, claimed_at__isnull=True).update(claimed_by="w4") == 0
     )
     assert set(OutboxEvent.objects.values_list("claimed_by", flat=True)) == {"w1", "w2"}
+
+
+def test_an_edited_rule_applies_from_the_next_pass(person_a, person_b, crisis_a):
+    """Passes reuse the rule objects they built, but only while the rows are unchanged."""
+    emit(person_id=person_a.pk, band="severe", total=22)
+    assert runner.process_pending("w").alerts == 1
+    assert runner.active_rules() is runner.active_rules()  # nothing changed: nothing rebuilt
+    AlertRule.objects.filter(key="phq9-severe").update(level="red")
+    assert next(r for r in runner.active_rules() if r.key == "phq9-severe").level == "red"
+    AlertRule.objects.filter(key="phq9-severe").update(active=False)
+    emit(person_id=person_b.pk, band="severe", total=22)
+    assert runner.process_pending("w").alerts == 0
+    assert Alert.objects.count() == 1 and not OutboxEvent.objects.pending(runner.TOPIC).exists()
 
 
 def test_a_stale_reclaim_is_a_conditional_update(db):
