@@ -23,6 +23,7 @@ SCHEMA = json.loads((Path(__file__).resolve().parent / "schema.json").read_text(
 TEXT_SCHEMA = json.loads((Path(__file__).resolve().parent / "text_schema.json").read_text())
 
 
+@functools.lru_cache(maxsize=1024)  # every submission names its instrument: same few codes
 def normalise_code(code: str) -> str:
     """'PHQ-9', 'phq9' and 'Phq 9' all name the same instrument."""
     return re.sub(r"[^0-9a-z]", "", code.lower())
@@ -265,11 +266,16 @@ def get_instrument(code: str, version: str | None = None) -> Instrument:
     if not versions:
         raise InstrumentError(_("没有这个量表：%(code)s"), code=code)
     if version is None:
-        return versions[max(versions, key=lambda v: [int(p) for p in re.findall(r"\d+", v)])]
+        return versions[_latest(tuple(versions))]
     version = str(version)  # stored results may hold the version as a number
     if version not in versions:
         raise InstrumentError(_("量表 %(code)s 没有版本 %(version)s"), code=code, version=version)
     return versions[version]
+
+
+@functools.lru_cache(maxsize=256)
+def _latest(versions: tuple[str, ...]) -> str:
+    return max(versions, key=lambda v: [int(p) for p in re.findall(r"\d+", v)])
 
 
 def list_instruments() -> list[Instrument]:
