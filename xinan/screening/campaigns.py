@@ -31,8 +31,11 @@ from xinan.screening.models import Assessment, AssessmentDraft, Campaign, Campai
 audit.register_action("screening.invitation.issue", _("发出筛查邀请"))
 audit.register_action("screening.invitation.export", _("下载筛查邀请名单"))
 audit.register_action("screening.invitation.answer", _("通过个人邀请链接完成测评"))
+audit.register_action("screening.invitation.print", gettext_lazy("打印筛查邀请单"))
+audit.register_action("screening.invitation.reissue", gettext_lazy("重新生成个人邀请链接"))
 
 ISSUE_BATCH = 1000  # 7 parameters a row: within SQLite's and PostgreSQL's limits
+PRINT_LIMIT = 200  # invitation slips on one printable sheet; a bigger area prints by sub-area
 
 
 # ---------------------------------------------------------------- campaigns
@@ -272,6 +275,71 @@ def export_invitations(campaign: Campaign, *, actor, link_base: str) -> Iterator
             ]
 
     return generate()
+
+
+@dataclass
+class PrintSheet:
+    """The slips of one area to print: none when there are more than PRINT_LIMIT of them."""
+
+    invitations: list[CampaignInvitation]
+    total: int
+    area_names: dict[str, str]
+
+    @property
+    def too_many(self) -> bool:
+        return self.total > PRINT_LIMIT
+
+
+def print_sheet(
+    campaign: Campaign, user, node: Area, *, include_completed: bool = False
+) -> PrintSheet:
+    """Invitations in `node` (within the user's scope) for paper slips with a QR code each.
+
+    Community workers hand these to residents who will not get the link by SMS or WeChat. A
+    slip carries a working link, so printing is audited like downloading the list.
+    """
+    qs = invitations_for(campaign, user).filter(area_code__startswith=node.prefix)
+    if not include_completed:
+        qs = qs.filter(completed_at__isnull=True)
+    total = qs.count()
+    if total > PRINT_LIMIT or total == 0:
+        return PrintSheet([], total, {})
+    invitations = list(qs.select_related("person").order_by("area_code", "pk"))
+    codes = {i.area_code for i in invitations}
+    names = dict(Area.objects.filter(code__in=codes).values_list("code", "name"))
+    audit.record(
+        "screening.invitation.print",
+        campaign,
+        actor=user,
+        area_code=node.code,
+        reason=_("%(area)s，%(n)s 份") % {"area": node.name, "n": total},
+    )
+    return PrintSheet(invitations, total, names)
+
+
+def reissue_invitation(campaign: Campaign, user, pk: int) -> CampaignInvitation:
+    """Give one invitation a new link; the old one stops working at once.
+
+    For a slip lost or a link sent to the wrong number. Answers already given through the old
+    link stay with the person and count for the new one.
+    """
+    invitation = invitations_for(campaign, user).select_related("person").filter(pk=pk).first()
+    if invitation is None:
+        raise Http404
+    if campaign.ends_on < timezone.localdate():
+        raise services.ScreeningError(_("活动已结束，不能再生成链接"))
+    new_token = CampaignInvitation._meta.get_field("token").get_default
+    with transaction.atomic():
+        invitation.token = new_token()
+        invitation.save(update_fields=["token"])
+        audit.record(
+            "screening.invitation.reissue",
+            invitation,
+            actor=user,
+            area_code=invitation.area_code,
+            reason=_("旧链接已失效"),
+        )
+    return invitation
 
 
 # ---------------------------------------------------------------- invitations (the person's side)

@@ -31,6 +31,16 @@ urlpatterns = [
         name="campaign_invitations_issue",
     ),
     path(
+        "campaigns/<int:pk>/invitations/print/",
+        views.campaign_invitations_print,
+        name="campaign_invitations_print",
+    ),
+    path(
+        "campaigns/<int:pk>/invitations/<int:invitation>/reissue/",
+        views.campaign_invitation_reissue,
+        name="campaign_invitation_reissue",
+    ),
+    path(
         "campaigns/<int:pk>/invitations.csv",
         views.campaign_invitations_download,
         name="campaign_invitations_download",

@@ -422,6 +422,59 @@ def campaign_invitations_issue(request, pk):
     return redirect("screening:campaign", pk=campaign.pk)
 
 
+@login_required
+def campaign_invitations_print(request, pk):
+    """Printable slips, one per invited person: masked name, area and a QR code of the link."""
+    _admin(request.user)
+    campaign = campaigns.get_campaign(request.user, pk)
+    node = campaigns.area_in_view(campaign, request.user, request.GET.get("area", ""))
+    include_completed = request.GET.get("all") == "1"
+    sheet = campaigns.print_sheet(campaign, request.user, node, include_completed=include_completed)
+    base = request.build_absolute_uri(reverse("screening:campaign_invitation", args=["x"]))[:-2]
+    slips = [
+        {
+            "invitation": i,
+            "name": campaigns.mask_name(i.person.name),
+            "area": sheet.area_names.get(i.area_code, i.area_code),
+            "link": f"{base}{i.token}/",
+            "qr": segno.make(f"{base}{i.token}/", error="m").svg_inline(scale=3),
+        }
+        for i in sheet.invitations
+    ]
+    return render(
+        request,
+        "screening/invitation_sheet.html",
+        {
+            "campaign": campaign,
+            "node": node,
+            "sheet": sheet,
+            "slips": slips,
+            "limit": campaigns.PRINT_LIMIT,
+            "children": node.children.current().order_by("code") if sheet.too_many else [],
+            "include_completed": include_completed,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def campaign_invitation_reissue(request, pk, invitation):
+    _admin(request.user)
+    campaign = campaigns.get_campaign(request.user, pk)
+    try:
+        renewed = campaigns.reissue_invitation(campaign, request.user, invitation)
+    except services.ScreeningError as exc:
+        messages.error(request, exc.message)
+        return redirect("screening:campaign", pk=campaign.pk)
+    messages.success(
+        request,
+        _("已为 %(name)s 生成新的链接，旧链接已失效，请打印新的邀请单")
+        % {"name": campaigns.mask_name(renewed.person.name)},
+    )
+    url = reverse("screening:campaign_invitations_print", args=[campaign.pk])
+    return redirect(f"{url}?area={renewed.area_code}")
+
+
 class _Echo:
     def write(self, value):
         return value

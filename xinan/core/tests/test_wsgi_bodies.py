@@ -1,9 +1,19 @@
 """Finished responses reach the server as one chunk; streams pass through untouched."""
 
+import pytest
 from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from xinan.core.lib.wsgi import whole_bodies
+
+
+@pytest.fixture(autouse=True)
+def _keep_connections():
+    # Django's own handler (closing database connections) stays out, as in its test client.
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_finished.connect(close_old_connections)
 
 
 def serve(response):

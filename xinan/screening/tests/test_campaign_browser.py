@@ -69,6 +69,36 @@ def test_an_admin_issues_invitations_and_downloads_the_list(
     assert CampaignInvitation.objects.count() == 2
 
 
+def test_an_admin_prints_slips_and_renews_a_lost_link(page, login_as, screenshot, areas):
+    admin = factories.staff("area_admin", area=areas["district"], username="admin_print")
+    campaign = make_campaign(areas["district"], admin)
+    factories.PersonFactory(name="王小明", home_area=areas["grid_a"])
+    factories.PersonFactory(name="李红", home_area=areas["grid_b"])
+    campaigns.issue_invitations(campaign, actor=admin)
+    login_as(page, admin)
+    page.goto(f"/screening/campaigns/{campaign.pk}/")
+    page.get_by_role("link", name="打印长宁区的邀请单（含二维码）").click()
+    page.get_by_text("共 2 份，每份一个二维码").wait_for()
+    slips = page.locator("li.slip")
+    assert slips.count() == 2 and page.locator("li.slip svg").count() == 2
+    assert slips.filter(has_text="王**").is_visible() and slips.filter(has_text="李*").is_visible()
+    screenshot(page, "slips")
+    # Printed, the page is the slips alone: no menus, no buttons.
+    page.emulate_media(media="print")
+    assert (
+        not page.locator(".topbar").is_visible()
+        and not page.locator("form.reissue").first.is_visible()
+    )
+    screenshot(page, "slips-print")
+    page.emulate_media(media="screen")
+    lost = CampaignInvitation.objects.get(person__name="王小明")
+    slips.filter(has_text="王**").get_by_role("button", name="重新生成链接（旧链接失效）").click()
+    page.get_by_text("已为 王** 生成新的链接，旧链接已失效").wait_for()
+    renewed = CampaignInvitation.objects.get(pk=lost.pk)
+    assert renewed.token != lost.token
+    assert f"/screening/i/{renewed.token}/" in page.content() and lost.token not in page.content()
+
+
 def test_a_resident_answers_through_a_personal_link_on_a_phone(mobile_page, screenshot, areas):
     admin = factories.staff("area_admin", area=areas["district"], username="admin_link")
     campaign = make_campaign(areas["district"], admin)

@@ -212,6 +212,110 @@ def test_the_list_holds_no_full_name_id_number_or_phone(client, areas, district_
     assert "张三" not in text and person_a.id_number not in text and "13912345678" not in text
 
 
+# ---------------------------------------------------------------- printed slips and new links
+
+
+def print_page(client, campaign, **query):
+    url = reverse("screening:campaign_invitations_print", args=[campaign.pk])
+    response = client.get(url, query)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_it_prints_a_slip_with_a_qr_code_per_open_invitation(
+    client, areas, district_admin, person_a
+):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_b"], 2)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    done = CampaignInvitation.objects.exclude(person=person_a).first()
+    answer_by_service(done, NEGATIVE)
+    client.force_login(district_admin)
+    page = print_page(client, campaign, area=areas["district"].code)
+    assert page.count('class="slip"') == 2  # the completed one is left out
+    assert page.count("<svg") == 2
+    invitation = CampaignInvitation.objects.get(person=person_a)
+    assert f"/screening/i/{invitation.token}/" in page and done.token not in page
+    assert "张*" in page and "张三" not in page and person_a.id_number not in page
+    assert (
+        print_page(client, campaign, area=areas["district"].code, all="1").count('class="slip"')
+        == 3
+    )
+    entry = AuditEntry.objects.filter(action="screening.invitation.print").order_by("pk").first()
+    assert entry.actor == district_admin and "2 份" in entry.reason
+
+
+def test_a_large_area_prints_by_sub_area(client, areas, district_admin, monkeypatch):
+    monkeypatch.setattr(campaigns, "PRINT_LIMIT", 2)
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 2)
+    people(areas["grid_b"], 1)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    client.force_login(district_admin)
+    page = print_page(client, campaign, area=areas["district"].code)
+    assert "这里有 3 份邀请，一次最多打印 2 份" in page and 'class="slip"' not in page
+    assert f"?area={areas['town_a'].code}" in page
+    assert not AuditEntry.objects.filter(action="screening.invitation.print").exists()
+    assert print_page(client, campaign, area=areas["grid_a"].code).count('class="slip"') == 2
+
+
+def test_a_town_admin_prints_only_their_town(client, areas, district_admin, town_admin):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 1)
+    people(areas["village_b"], 1)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    client.force_login(town_admin)
+    page = print_page(client, campaign)
+    assert page.count('class="slip"') == 1 and areas["village_b"].name not in page
+
+
+def test_a_new_link_replaces_the_old_one(client, areas, district_admin, person_a):
+    campaign = make_campaign(areas["district"], district_admin)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    invitation = CampaignInvitation.objects.get(person=person_a)
+    answer_by_service(invitation, NEGATIVE)
+    old = invitation.token
+    client.force_login(district_admin)
+    url = reverse("screening:campaign_invitation_reissue", args=[campaign.pk, invitation.pk])
+    assert client.get(url).status_code == 405
+    response = client.post(url, follow=True)
+    assert "已为 张* 生成新的链接，旧链接已失效" in response.content.decode()
+    invitation.refresh_from_db()
+    assert invitation.token != old and invitation.assessments.count() == 1
+    client.logout()
+    gone = client.get(reverse("screening:campaign_invitation", args=[old]))
+    assert gone.status_code == 404 and "邀请链接无效" in gone.content.decode()
+    assert (
+        client.get(reverse("screening:campaign_invitation", args=[invitation.token])).status_code
+        == 200
+    )
+    entry = AuditEntry.objects.get(action="screening.invitation.reissue")
+    assert entry.object_id == str(invitation.pk) and entry.area_code == person_a.home_area_id
+
+
+def test_only_an_admin_over_the_person_renews_a_link(
+    client, areas, district_admin, town_admin, counsellor
+):
+    campaign = make_campaign(areas["district"], district_admin)
+    (other,) = people(areas["village_b"], 1)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    invitation = CampaignInvitation.objects.get(person=other)
+    url = reverse("screening:campaign_invitation_reissue", args=[campaign.pk, invitation.pk])
+    for user in (town_admin, counsellor):  # another town's admin; staff who are not admins
+        client.force_login(user)
+        assert client.post(url).status_code == 404
+    assert CampaignInvitation.objects.get(pk=invitation.pk).token == invitation.token
+
+
+def test_an_ended_campaign_renews_no_links(areas, district_admin, person_a):
+    campaign = make_campaign(areas["district"], district_admin)
+    campaigns.issue_invitations(campaign, actor=district_admin)
+    invitation = CampaignInvitation.objects.get()
+    ended = time_machine.travel(dt.datetime(2027, 1, 5, 12, 0), tick=False)
+    with ended, pytest.raises(services.ScreeningError, match="活动已结束"):
+        campaigns.reissue_invitation(campaign, district_admin, invitation.pk)
+
+
 def test_it_masks_names():
     assert campaigns.mask_name("张三") == "张*"
     assert campaigns.mask_name("欧阳娜娜") == "欧***"
