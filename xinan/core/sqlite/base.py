@@ -42,7 +42,12 @@ class Checkpointer(threading.Thread):
     """Checkpoint one database's WAL every `interval` seconds on its own connection.
 
     PASSIVE never waits for SQLite's writer or readers: what it cannot copy now it copies next
-    time. The WAL file is cut back to `size_limit` bytes once it starts over."""
+    time. The WAL file is cut back to `size_limit` bytes once it starts over. Writers in other
+    processes do not queue on this process's lock, so under their continuous writes the WAL may
+    start over less often; connections outside a served process keep SQLite's own checkpoints
+    (a RESTART checkpoint, which would wait for them while holding this process's queue, could
+    stall every request for seconds).
+    """
 
     def __init__(self, path: str, interval: float = 1.0, size_limit: int = 64 << 20):
         super().__init__(name=f"sqlite-checkpoint {path}", daemon=True)
@@ -72,8 +77,10 @@ class Checkpointer(threading.Thread):
                     db.close()
                     db = None
         if db is not None:
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            db.close()
+            try:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                db.close()
 
 
 def start_checkpointer(settings_dict: dict, interval: float = 1.0) -> Checkpointer | None:
