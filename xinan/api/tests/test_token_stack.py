@@ -6,7 +6,7 @@ import json
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
 from xinan.api import services
@@ -29,11 +29,13 @@ def _fresh_cache():
 @pytest.fixture
 def app():
     # As Django's test client does: the test's transaction must outlive each request.
+    request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
         site, api = WSGIHandler(), ApiHandler()
         yield with_token_calls(site, api), site, api
     finally:
+        request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
 
 
