@@ -9,13 +9,15 @@ for the invited person, without logging in, so the pages behind it show a masked
 """
 
 import datetime as dt
+import logging
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import Http404
 from django.utils import timezone
@@ -26,7 +28,13 @@ from xinan.core import audit, scope
 from xinan.core.lib import suppression
 from xinan.core.models import Area
 from xinan.screening import services
-from xinan.screening.models import Assessment, AssessmentDraft, Campaign, CampaignInvitation
+from xinan.screening.models import (
+    Assessment,
+    AssessmentDraft,
+    Campaign,
+    CampaignInvitation,
+    InvitationRun,
+)
 
 audit.register_action("screening.invitation.issue", _("发出筛查邀请"))
 audit.register_action("screening.invitation.export", _("下载筛查邀请名单"))
@@ -34,7 +42,10 @@ audit.register_action("screening.invitation.answer", _("通过个人邀请链接
 audit.register_action("screening.invitation.print", gettext_lazy("打印筛查邀请单"))
 audit.register_action("screening.invitation.reissue", gettext_lazy("重新生成个人邀请链接"))
 
+log = logging.getLogger(__name__)
+
 ISSUE_BATCH = 1000  # 7 parameters a row: within SQLite's and PostgreSQL's limits
+RUN_STALE_MINUTES = 30  # an unfinished issuing run older than this died with its process
 PRINT_LIMIT = 200  # invitation slips on one printable sheet; a bigger area prints by sub-area
 
 
@@ -162,13 +173,15 @@ def invitations_for(campaign: Campaign, user) -> QuerySet:
     )
 
 
-def issue_invitations(campaign: Campaign, *, actor) -> int:
+def issue_invitations(campaign: Campaign, *, actor, run: InvitationRun | None = None) -> int:
     """Invite every targeted person in the actor's scope not invited yet; returns how many.
 
     Idempotent: issuing again adds only people who are new to the target group. A district may
     have 100,000 targets: rows go in as one INSERT per ISSUE_BATCH people, not through model
     instances (bulk_create spent 20 s on 100,000 under SQLite; this takes 2 s there and 6 s on
-    PostgreSQL on the development machine). The unique (campaign, person) constraint with ON
+    PostgreSQL on the development machine). Each batch commits on its own and, given a `run`,
+    adds to its count, so the campaign page can show progress and a run cut short leaves
+    nothing a second one cannot finish. The unique (campaign, person) constraint with ON
     CONFLICT DO NOTHING makes a concurrent second click harmless.
     """
     if campaign.ends_on < timezone.localdate():
@@ -180,27 +193,87 @@ def issue_invitations(campaign: Campaign, *, actor) -> int:
         .order_by()
         .values_list("pk", "home_area_id")
     )
+    if run is not None:
+        InvitationRun.objects.filter(pk=run.pk).update(total=len(people))
     new_token = CampaignInvitation._meta.get_field("token").get_default
-    with transaction.atomic():
-        before = CampaignInvitation.objects.filter(campaign=campaign).count()
-        with connection.cursor() as cursor:
-            for start in range(0, len(people), ISSUE_BATCH):
-                batch = [
-                    (pk, new_token(), area) for pk, area in people[start : start + ISSUE_BATCH]
-                ]
-                _insert_invitations(cursor, campaign, actor, batch)
-        issued = CampaignInvitation.objects.filter(campaign=campaign).count() - before
-        audit.record(
-            "screening.invitation.issue",
-            campaign,
-            actor=actor,
-            reason=_("新发出 %(n)s 份邀请") % {"n": issued},
-        )
+    issued = 0
+    for start in range(0, len(people), ISSUE_BATCH):
+        batch = [(pk, new_token(), area) for pk, area in people[start : start + ISSUE_BATCH]]
+        with transaction.atomic(), connection.cursor() as cursor:
+            added = _insert_invitations(cursor, campaign, actor, batch)
+            if run is not None:
+                InvitationRun.objects.filter(pk=run.pk).update(issued=F("issued") + added)
+        issued += added
+    audit.record(
+        "screening.invitation.issue",
+        campaign,
+        actor=actor,
+        reason=_("新发出 %(n)s 份邀请") % {"n": issued},
+    )
     return issued
 
 
-def _insert_invitations(cursor, campaign: Campaign, actor, batch: list[tuple[int, str, str]]):
-    """One INSERT for a batch of (person id, token, area code), skipping people already invited.
+def start_issuing(campaign: Campaign, *, actor) -> InvitationRun:
+    """Issue in the background (inline when SCREENING_IMPORT_INLINE is set, as in tests).
+
+    One run at a time per campaign and admin: a second click while one is going returns it.
+    The thread lives in the web process; if the process dies, the run stays unfinished and
+    the next click (after RUN_STALE_MINUTES) starts another, which skips the people invited.
+    """
+    if campaign.ends_on < timezone.localdate():
+        raise services.ScreeningError(_("活动已结束，不能再发出邀请"))
+    going = (
+        InvitationRun.objects.filter(
+            campaign=campaign,
+            started_by=actor,
+            finished_at__isnull=True,
+            started_at__gte=timezone.now() - dt.timedelta(minutes=RUN_STALE_MINUTES),
+        )
+        .order_by("-started_at")
+        .first()
+    )
+    if going is not None:
+        return going
+    run = InvitationRun.objects.create(campaign=campaign, started_by=actor)
+    if getattr(settings, "SCREENING_IMPORT_INLINE", False):
+        _issue(run.pk)
+    else:
+        threading.Thread(target=_issue_in_thread, args=(run.pk,), daemon=True).start()
+    run.refresh_from_db()
+    return run
+
+
+def _issue_in_thread(run_pk: int) -> None:
+    close_old_connections()
+    try:
+        _issue(run_pk)
+    finally:
+        connection.close()
+
+
+def _issue(run_pk: int) -> None:
+    run = InvitationRun.objects.select_related("campaign", "started_by").get(pk=run_pk)
+    error = ""
+    try:
+        issue_invitations(run.campaign, actor=run.started_by, run=run)
+    except services.ScreeningError as exc:
+        error = exc.message
+    except Exception:  # noqa: BLE001 — the page must say it stopped; the log says why
+        log.exception("issuing invitations (run %s) failed", run_pk)
+        error = _("发放中断，请稍后重试（已发出的邀请不会重复）")
+    InvitationRun.objects.filter(pk=run_pk).update(finished_at=timezone.now(), error=error)
+
+
+def latest_run(campaign: Campaign, user) -> InvitationRun | None:
+    """The user's most recent issuing run for this campaign (counts only, their own scope)."""
+    return InvitationRun.objects.filter(campaign=campaign, started_by=user).first()
+
+
+def _insert_invitations(
+    cursor, campaign: Campaign, actor, batch: list[tuple[int, str, str]]
+) -> int:
+    """One INSERT for a batch of (person id, token, area code), skipping people already invited;
+    returns how many it added.
 
     PostgreSQL takes the columns as three arrays (a VALUES list of thousands of parameters is
     slow to bind there); SQLite takes a multi-row VALUES list.
@@ -216,7 +289,7 @@ def _insert_invitations(cursor, campaign: Campaign, actor, batch: list[tuple[int
             "ON CONFLICT DO NOTHING",
             [campaign.pk, actor.pk, now, *map(list, zip(*batch, strict=True))],
         )
-        return
+        return cursor.rowcount
     params: list = []
     for row in batch:
         params += [campaign.pk, actor.pk, now, False, *row]
@@ -225,6 +298,7 @@ def _insert_invitations(cursor, campaign: Campaign, actor, batch: list[tuple[int
         f"INSERT INTO {table} {columns} VALUES {values} ON CONFLICT DO NOTHING",  # noqa: S608
         params,
     )
+    return cursor.rowcount
 
 
 def mask_name(name: str) -> str:

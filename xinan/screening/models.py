@@ -256,6 +256,42 @@ def _invitation_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+class InvitationRun(models.Model):
+    """One click on "issue invitations": how many people it found to invite and how far it got.
+
+    Issuing runs in the background for a district's 100,000 people; the campaign page shows
+    the latest run's progress. A run that stops early leaves no gap a second run cannot fill
+    (issuing skips people already invited)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitation_runs")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    issued = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("邀请发放记录")
+        verbose_name_plural = _("邀请发放记录")
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} · {self.issued}/{self.total}"
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def percent(self) -> int:
+        if self.finished and not self.error:
+            return 100
+        return int(100 * self.issued / self.total) if self.total else 0
+
+
 class CampaignInvitation(models.Model):
     """One person invited to a campaign, with a personal link (a bearer token: no login).
 

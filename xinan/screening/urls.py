@@ -31,6 +31,11 @@ urlpatterns = [
         name="campaign_invitations_issue",
     ),
     path(
+        "campaigns/<int:pk>/invitations/progress/",
+        views.campaign_invitations_progress,
+        name="campaign_invitations_progress",
+    ),
+    path(
         "campaigns/<int:pk>/invitations/print/",
         views.campaign_invitations_print,
         name="campaign_invitations_print",

@@ -398,6 +398,7 @@ def campaign_detail(request, pk):
             "report": campaigns.report(campaign, root, node),
             "targets": campaigns.targets(campaign, request.user).count(),
             "issued": campaigns.invitations_for(campaign, request.user).count(),
+            "run": campaigns.latest_run(campaign, request.user),
             "link": link,
             "qr": segno.make(link, error="m").svg_inline(scale=4),
             "threshold": settings.SMALL_CELL_THRESHOLD,
@@ -411,15 +412,30 @@ def campaign_invitations_issue(request, pk):
     _admin(request.user)
     campaign = campaigns.get_campaign(request.user, pk)
     try:
-        issued = campaigns.issue_invitations(campaign, actor=request.user)
+        run = campaigns.start_issuing(campaign, actor=request.user)
     except services.ScreeningError as exc:
         messages.error(request, exc.message)
     else:
-        if issued:
-            messages.success(request, _("已发出 %(n)s 份新的邀请") % {"n": issued})
+        if not run.finished:
+            messages.info(request, _("正在发出邀请，进度见下方"))
+        elif run.error:
+            messages.error(request, run.error)
+        elif run.issued:
+            messages.success(request, _("已发出 %(n)s 份新的邀请") % {"n": run.issued})
         else:
             messages.info(request, _("目标人群都已邀请过，没有新的邀请"))
     return redirect("screening:campaign", pk=campaign.pk)
+
+
+@login_required
+def campaign_invitations_progress(request, pk):
+    """The progress card of the admin's latest issuing run, polled while it runs."""
+    _admin(request.user)
+    campaign = campaigns.get_campaign(request.user, pk)
+    run = campaigns.latest_run(campaign, request.user)
+    return render(
+        request, "screening/_invitation_progress.html", {"campaign": campaign, "run": run}
+    )
 
 
 @login_required

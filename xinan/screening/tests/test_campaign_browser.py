@@ -50,6 +50,7 @@ def test_an_admin_issues_invitations_and_downloads_the_list(
     page.get_by_role("button", name="为尚未邀请的目标人群发出邀请").click()
     page.get_by_text("已发出 2 份新的邀请").wait_for()
     assert page.get_by_text("已发出邀请 2 份").is_visible()
+    assert page.get_by_text("上次发放：新发出 2 份").is_visible()
     screenshot(page, "issued")
     with page.expect_download() as info:
         page.get_by_role("link", name="下载邀请名单（CSV，含个人链接）").click()

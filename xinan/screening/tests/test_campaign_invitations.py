@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import time
 
 import pytest
 import time_machine
@@ -12,7 +13,12 @@ from django.utils import timezone
 from xinan.core.models import AuditEntry, OutboxEvent
 from xinan.people.models import Consent, PopulationTag
 from xinan.screening import campaigns, services
-from xinan.screening.models import Assessment, AssessmentDraft, CampaignInvitation
+from xinan.screening.models import (
+    Assessment,
+    AssessmentDraft,
+    CampaignInvitation,
+    InvitationRun,
+)
 from xinan.testing import factories
 
 TODAY = dt.date(2026, 10, 15)
@@ -169,6 +175,101 @@ def test_it_issues_from_the_campaign_page(client, areas, district_admin):
     response = client.post(issue, follow=True)
     assert "目标人群都已邀请过" in response.content.decode()
     assert client.get(issue).status_code == 405
+
+
+def test_a_run_records_how_many_it_found_and_issued(areas, district_admin):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 3)
+    run = campaigns.start_issuing(campaign, actor=district_admin)
+    assert (run.finished, run.total, run.issued, run.percent, run.error) == (True, 3, 3, 100, "")
+    again = campaigns.start_issuing(campaign, actor=district_admin)
+    assert again.pk != run.pk and (again.total, again.issued) == (0, 0)
+    assert campaigns.latest_run(campaign, district_admin) == again
+
+
+def test_a_second_click_while_issuing_shows_the_same_run(areas, district_admin):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 2)
+    going = InvitationRun.objects.create(campaign=campaign, started_by=district_admin, total=9)
+    assert campaigns.start_issuing(campaign, actor=district_admin) == going
+    assert not CampaignInvitation.objects.exists()
+    # A run its process never finished is left behind after RUN_STALE_MINUTES.
+    with time_machine.travel(NOON + dt.timedelta(minutes=campaigns.RUN_STALE_MINUTES + 1)):
+        fresh = campaigns.start_issuing(campaign, actor=district_admin)
+    assert fresh != going and fresh.issued == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issuing_runs_in_the_background_in_committed_batches(areas, settings, monkeypatch):
+    settings.SCREENING_IMPORT_INLINE = False
+    monkeypatch.setattr(campaigns, "ISSUE_BATCH", 2)
+    admin = factories.staff("area_admin", area=areas["district"], username="admin_bg")
+    campaign = make_campaign(areas["district"], admin)
+    people(areas["grid_a"], 5)
+    seen = []
+    real_insert = campaigns._insert_invitations
+
+    def watched(cursor, *args):
+        added = real_insert(cursor, *args)
+        seen.append(added)
+        return added
+
+    monkeypatch.setattr(campaigns, "_insert_invitations", watched)
+    run = campaigns.start_issuing(campaign, actor=admin)
+    for _ in range(100):
+        run.refresh_from_db()
+        if run.finished:
+            break
+        time.sleep(0.05)
+    assert (run.finished, run.total, run.issued, run.error) == (True, 5, 5, "")
+    assert seen == [2, 2, 1] and CampaignInvitation.objects.count() == 5
+    assert AuditEntry.objects.filter(action="screening.invitation.issue").count() == 1
+
+
+def test_the_page_polls_a_running_issue_and_stops_when_done(client, areas, district_admin):
+    campaign = make_campaign(areas["district"], district_admin)
+    run = InvitationRun.objects.create(
+        campaign=campaign, started_by=district_admin, total=1000, issued=500
+    )
+    client.force_login(district_admin)
+    page = client.get(reverse("screening:campaign", args=[campaign.pk])).content.decode()
+    progress = reverse("screening:campaign_invitations_progress", args=[campaign.pk])
+    assert "正在发出邀请：500 / 1000" in page and 'value="50"' in page
+    assert f'hx-get="{progress}"' in page and 'hx-trigger="every 1s"' in page
+    InvitationRun.objects.filter(pk=run.pk).update(issued=1000, finished_at=timezone.now())
+    card = client.get(progress, HTTP_HX_REQUEST="true").content.decode()
+    assert "上次发放：新发出 1000 份" in card and "hx-get" not in card
+    assert "刷新页面查看最新名单和统计" in card
+    # Another admin's run is not this admin's business.
+    other = factories.staff("area_admin", area=areas["town_a"], username="admin_other")
+    client.force_login(other)
+    assert "正在发出" not in client.get(progress).content.decode()
+
+
+def test_a_failed_run_says_so_and_a_second_one_finishes_the_job(
+    client, areas, district_admin, monkeypatch
+):
+    campaign = make_campaign(areas["district"], district_admin)
+    people(areas["grid_a"], 3)
+    monkeypatch.setattr(campaigns, "ISSUE_BATCH", 2)
+    real_insert = campaigns._insert_invitations
+    calls = []
+
+    def dies_on_second_batch(cursor, *args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real_insert(cursor, *args)
+
+    monkeypatch.setattr(campaigns, "_insert_invitations", dies_on_second_batch)
+    client.force_login(district_admin)
+    issue = reverse("screening:campaign_invitations_issue", args=[campaign.pk])
+    page = client.post(issue, follow=True).content.decode()
+    assert "发放中断，请稍后重试" in page
+    assert CampaignInvitation.objects.count() == 2  # the first batch stays
+    monkeypatch.setattr(campaigns, "_insert_invitations", real_insert)
+    page = client.post(issue, follow=True).content.decode()
+    assert "已发出 1 份新的邀请" in page and CampaignInvitation.objects.count() == 3
 
 
 # ---------------------------------------------------------------- the list
