@@ -50,9 +50,10 @@ class ApiHandler(WSGIHandler):
 
 
 def is_token_call(environ: dict) -> bool:
-    return environ.get("PATH_INFO", "").startswith(API_PREFIX) and environ.get(
-        "HTTP_AUTHORIZATION", ""
-    )[:7].lower() == ("bearer ")
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    return environ.get("PATH_INFO", "").startswith(API_PREFIX) and (
+        authorization[:7].lower() == "bearer "
+    )
 
 
 def with_token_calls(site: Callable, api: Callable | None = None) -> Callable:

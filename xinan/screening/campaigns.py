@@ -353,42 +353,50 @@ def export_invitations(campaign: Campaign, *, actor, link_base: str) -> Iterator
 
 @dataclass
 class PrintSheet:
-    """The slips of one area to print: none when there are more than PRINT_LIMIT of them."""
+    """One page of slips of an area: at most PRINT_LIMIT, in area order."""
 
     invitations: list[CampaignInvitation]
     total: int
     area_names: dict[str, str]
+    page: int = 1
 
     @property
-    def too_many(self) -> bool:
-        return self.total > PRINT_LIMIT
+    def pages(self) -> int:
+        return max(1, -(-self.total // PRINT_LIMIT))
 
 
 def print_sheet(
-    campaign: Campaign, user, node: Area, *, include_completed: bool = False
+    campaign: Campaign, user, node: Area, *, include_completed: bool = False, page: int = 1
 ) -> PrintSheet:
     """Invitations in `node` (within the user's scope) for paper slips with a QR code each.
 
     Community workers hand these to residents who will not get the link by SMS or WeChat. A
-    slip carries a working link, so printing is audited like downloading the list.
+    big area prints page by page (or sub-area by sub-area). A slip carries a working link, so
+    every page printed is audited like downloading the list.
     """
     qs = invitations_for(campaign, user).filter(area_code__startswith=node.prefix)
     if not include_completed:
         qs = qs.filter(completed_at__isnull=True)
     total = qs.count()
-    if total > PRINT_LIMIT or total == 0:
-        return PrintSheet([], total, {})
-    invitations = list(qs.select_related("person").order_by("area_code", "pk"))
+    page = min(max(1, page), max(1, -(-total // PRINT_LIMIT)))
+    if total == 0:
+        return PrintSheet([], 0, {})
+    start = (page - 1) * PRINT_LIMIT
+    invitations = list(
+        qs.select_related("person").order_by("area_code", "pk")[start : start + PRINT_LIMIT]
+    )
     codes = {i.area_code for i in invitations}
     names = dict(Area.objects.filter(code__in=codes).values_list("code", "name"))
+    sheet = PrintSheet(invitations, total, names, page)
     audit.record(
         "screening.invitation.print",
         campaign,
         actor=user,
         area_code=node.code,
-        reason=_("%(area)s，%(n)s 份") % {"area": node.name, "n": total},
+        reason=_("%(area)s，第 %(page)s/%(pages)s 页，%(n)s 份")
+        % {"area": node.name, "page": page, "pages": sheet.pages, "n": len(invitations)},
     )
-    return PrintSheet(invitations, total, names)
+    return sheet
 
 
 def reissue_invitation(campaign: Campaign, user, pk: int) -> CampaignInvitation:

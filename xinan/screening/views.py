@@ -445,7 +445,13 @@ def campaign_invitations_print(request, pk):
     campaign = campaigns.get_campaign(request.user, pk)
     node = campaigns.area_in_view(campaign, request.user, request.GET.get("area", ""))
     include_completed = request.GET.get("all") == "1"
-    sheet = campaigns.print_sheet(campaign, request.user, node, include_completed=include_completed)
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    sheet = campaigns.print_sheet(
+        campaign, request.user, node, include_completed=include_completed, page=page
+    )
     base = request.build_absolute_uri(reverse("screening:campaign_invitation", args=["x"]))[:-2]
     slips = [
         {
@@ -466,7 +472,8 @@ def campaign_invitations_print(request, pk):
             "sheet": sheet,
             "slips": slips,
             "limit": campaigns.PRINT_LIMIT,
-            "children": node.children.current().order_by("code") if sheet.too_many else [],
+            "page_numbers": range(1, sheet.pages + 1),
+            "children": node.children.current().order_by("code") if sheet.pages > 1 else [],
             "include_completed": include_completed,
         },
     )

@@ -343,21 +343,37 @@ def test_it_prints_a_slip_with_a_qr_code_per_open_invitation(
         == 3
     )
     entry = AuditEntry.objects.filter(action="screening.invitation.print").order_by("pk").first()
-    assert entry.actor == district_admin and "2 份" in entry.reason
+    assert entry.actor == district_admin and entry.reason == "长宁区，第 1/1 页，2 份"
 
 
-def test_a_large_area_prints_by_sub_area(client, areas, district_admin, monkeypatch):
+def test_a_large_area_prints_page_by_page_or_by_sub_area(
+    client, areas, district_admin, monkeypatch
+):
     monkeypatch.setattr(campaigns, "PRINT_LIMIT", 2)
     campaign = make_campaign(areas["district"], district_admin)
     people(areas["grid_a"], 2)
     people(areas["grid_b"], 1)
     campaigns.issue_invitations(campaign, actor=district_admin)
     client.force_login(district_admin)
-    page = print_page(client, campaign, area=areas["district"].code)
-    assert "这里有 3 份邀请，一次最多打印 2 份" in page and 'class="slip"' not in page
-    assert f"?area={areas['town_a'].code}" in page
-    assert not AuditEntry.objects.filter(action="screening.invitation.print").exists()
-    assert print_page(client, campaign, area=areas["grid_a"].code).count('class="slip"') == 2
+    first = print_page(client, campaign, area=areas["district"].code)
+    assert first.count('class="slip"') == 2 and "这是第 1 / 2 页" in first
+    assert f"?area={areas['town_a'].code}" in first  # or sub-area by sub-area
+    second = print_page(client, campaign, area=areas["district"].code, page="2")
+    assert second.count('class="slip"') == 1 and "这是第 2 / 2 页" in second
+    tokens = set(CampaignInvitation.objects.values_list("token", flat=True))
+    assert {t for t in tokens if t in first or t in second} == tokens  # each once, none lost
+    assert (
+        print_page(client, campaign, area=areas["district"].code, page="9").count('class="slip"')
+        == 1
+    )  # past the end: the last page
+    assert (
+        print_page(client, campaign, area=areas["district"].code, page="x").count('class="slip"')
+        == 2
+    )
+    reasons = AuditEntry.objects.filter(action="screening.invitation.print").values_list(
+        "reason", flat=True
+    )
+    assert "长宁区，第 2/2 页，1 份" in set(reasons)
 
 
 def test_a_town_admin_prints_only_their_town(client, areas, district_admin, town_admin):
