@@ -10,13 +10,12 @@ for the invited person, without logging in, so the pages behind it show a masked
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import Http404
@@ -26,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from xinan.core import audit, scope
 from xinan.core.lib import suppression
+from xinan.core.lib.background import run_in_background
 from xinan.core.models import Area
 from xinan.screening import services
 from xinan.screening.models import (
@@ -235,20 +235,9 @@ def start_issuing(campaign: Campaign, *, actor) -> InvitationRun:
     if going is not None:
         return going
     run = InvitationRun.objects.create(campaign=campaign, started_by=actor)
-    if getattr(settings, "SCREENING_IMPORT_INLINE", False):
-        _issue(run.pk)
-    else:
-        threading.Thread(target=_issue_in_thread, args=(run.pk,), daemon=True).start()
+    run_in_background(_issue, run.pk, inline=getattr(settings, "SCREENING_IMPORT_INLINE", False))
     run.refresh_from_db()
     return run
-
-
-def _issue_in_thread(run_pk: int) -> None:
-    close_old_connections()
-    try:
-        _issue(run_pk)
-    finally:
-        connection.close()
 
 
 def _issue(run_pk: int) -> None:
@@ -378,9 +367,9 @@ def print_sheet(
     if not include_completed:
         qs = qs.filter(completed_at__isnull=True)
     total = qs.count()
-    page = min(max(1, page), max(1, -(-total // PRINT_LIMIT)))
     if total == 0:
         return PrintSheet([], 0, {})
+    page = min(max(1, page), PrintSheet([], total, {}).pages)
     start = (page - 1) * PRINT_LIMIT
     invitations = list(
         qs.select_related("person").order_by("area_code", "pk")[start : start + PRINT_LIMIT]

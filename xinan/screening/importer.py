@@ -14,19 +14,19 @@ import io
 import json
 import logging
 import math
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xinan.core import audit, bus, scope
 from xinan.core.lib import crypto, idnumber
+from xinan.core.lib.background import run_in_background
 from xinan.core.models import AuditEntry, OutboxEvent
 from xinan.screening import services
 from xinan.screening.models import Assessment, ImportJob, ImportStatus, Mode
@@ -140,18 +140,7 @@ def start(job: ImportJob) -> None:
     The thread lives in the web process: if the process dies mid-import, the job stays
     "running" and re-uploading the same file finishes it without duplicates.
     """
-    if getattr(settings, "SCREENING_IMPORT_INLINE", False):
-        run(job.pk)
-        return
-    threading.Thread(target=_run_in_thread, args=(job.pk,), daemon=True).start()
-
-
-def _run_in_thread(job_pk: int) -> None:
-    close_old_connections()
-    try:
-        run(job_pk)
-    finally:
-        connection.close()
+    run_in_background(run, job.pk, inline=getattr(settings, "SCREENING_IMPORT_INLINE", False))
 
 
 def run(job_pk: int) -> ImportJob:
