@@ -58,8 +58,7 @@ MIDDLEWARE = [
 API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "xinan.core.middleware.chinese_first",
-    "django.middleware.locale.LocaleMiddleware",
-    "xinan.api.handler.token_request",
+    "xinan.api.handler.token_request",  # also picks the language (no URL language prefixes)
     "xinan.core.middleware.request_context",
 ]
 

@@ -3,7 +3,10 @@ from django.urls import include, path
 
 from xinan.api.api import api
 
+# The API first: its submissions are the busiest requests, and a resolver tries the patterns in
+# order (nothing else lives under api/v1/).
 urlpatterns = [
+    path("api/v1/", api.urls),
     path("", include("xinan.core.urls")),
     path("accounts/", include("xinan.accounts.urls")),
     path("people/", include("xinan.people.urls")),
@@ -11,5 +14,4 @@ urlpatterns = [
     path("crisis/", include("xinan.crisis.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
 ]

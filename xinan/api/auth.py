@@ -7,6 +7,14 @@ from xinan.api import services
 
 
 class BearerToken(HttpBearer):
+    def __call__(self, request):
+        # The header straight from the WSGI environ: `request.headers` would first build a
+        # mapping of every header, on every call.
+        scheme, _, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() != self.openapi_scheme or not key:
+            return None
+        return self.authenticate(request, key.strip())
+
     def authenticate(self, request, token: str):
         user = services.authenticate(token)
         if user is None:

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 API_PREFIX = "/api/"
 
@@ -23,13 +25,24 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 def token_request(get_response: Callable[[HttpRequest], HttpResponse]):
-    """The part of the full stack a token call still needs: no session user, strict headers."""
+    """The part of the full stack a token call still needs: no session user, its language,
+    strict headers.
+
+    The language is chosen as LocaleMiddleware chooses it on a site without language prefixes
+    in its URLs (the cookie, Accept-Language where honoured, else LANGUAGE_CODE), without that
+    middleware's two URL-prefix checks per call.
+    """
 
     def middleware(request: HttpRequest) -> HttpResponse:
         request.user = AnonymousUser()  # the token check sets the real one
+        translation.activate(translation.get_language_from_request(request))
+        request.LANGUAGE_CODE = language = translation.get_language()
         response = get_response(request)
-        response.headers.setdefault("Content-Security-Policy", API_CSP)
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        patch_vary_headers(response, ("Accept-Language",))
+        headers = response.headers
+        headers.setdefault("Content-Language", language)
+        headers.setdefault("Content-Security-Policy", API_CSP)
+        headers.setdefault("X-Frame-Options", "DENY")
         return response
 
     return middleware

@@ -129,3 +129,34 @@ def test_everything_else_takes_the_full_stack(app, db):
     page = call(application, "GET", "/api/v1/docs")
     assert page["status"] == 200 and b"swagger" in page["body"].lower()
     assert "script-src 'self'" in page["headers"]["Content-Security-Policy"]
+
+
+def test_the_short_stack_chooses_the_language_as_the_site_does(app, grid_worker):
+    from django.utils import translation
+
+    application, _site, _api = app
+    _t, key = services.issue(grid_worker, "paper forms")
+    # The language cookie of the switcher: English, and the response says so.
+    r = call(
+        application,
+        "POST",
+        URL,
+        {"instrument": "NOPE", "id_number": "x", "answers": "1"},
+        authorization=f"Bearer {key}",
+        cookie="django_language=en",
+    )
+    assert r["status"] == 400 and r["headers"]["Content-Language"] == "en"
+    assert "Accept-Language" in r["headers"]["Vary"]
+    assert json.loads(r["body"])["detail"] == "No such instrument: NOPE"
+    # A thread left in English by an earlier request serves the next call in Chinese.
+    translation.activate("en")
+    r = call(
+        application,
+        "POST",
+        URL,
+        {"instrument": "NOPE", "id_number": "x", "answers": "1"},
+        authorization=f"Bearer {key}",
+    )
+    assert r["headers"]["Content-Language"] == "zh-hans"
+    assert json.loads(r["body"])["detail"] == "没有这个量表：NOPE"
+    assert submit(application, "xn_not-a-key", "x")["status"] == 401
