@@ -136,27 +136,15 @@ def test_the_short_stack_chooses_the_language_as_the_site_does(app, grid_worker)
 
     application, _site, _api = app
     _t, key = services.issue(grid_worker, "paper forms")
+    unknown = {"instrument": "NOPE", "id_number": "x", "answers": "1"}
+
+    def ask(**headers):
+        r = call(application, "POST", URL, unknown, authorization=f"Bearer {key}", **headers)
+        assert r["status"] == 400 and "Accept-Language" in r["headers"]["Vary"]
+        return r["headers"]["Content-Language"], json.loads(r["body"])["detail"]
+
     # The language cookie of the switcher: English, and the response says so.
-    r = call(
-        application,
-        "POST",
-        URL,
-        {"instrument": "NOPE", "id_number": "x", "answers": "1"},
-        authorization=f"Bearer {key}",
-        cookie="django_language=en",
-    )
-    assert r["status"] == 400 and r["headers"]["Content-Language"] == "en"
-    assert "Accept-Language" in r["headers"]["Vary"]
-    assert json.loads(r["body"])["detail"] == "No such instrument: NOPE"
+    assert ask(cookie="django_language=en") == ("en", "No such instrument: NOPE")
     # A thread left in English by an earlier request serves the next call in Chinese.
     translation.activate("en")
-    r = call(
-        application,
-        "POST",
-        URL,
-        {"instrument": "NOPE", "id_number": "x", "answers": "1"},
-        authorization=f"Bearer {key}",
-    )
-    assert r["headers"]["Content-Language"] == "zh-hans"
-    assert json.loads(r["body"])["detail"] == "没有这个量表：NOPE"
-    assert submit(application, "xn_not-a-key", "x")["status"] == 401
+    assert ask() == ("zh-hans", "没有这个量表：NOPE")
