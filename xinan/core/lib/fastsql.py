@@ -121,20 +121,69 @@ def fetchall(sql: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> 
         _raise_as_django(connections[using], exc)
 
 
+def _insert_sql(model: type[models.Model], connection, fields: list[models.Field]) -> str:
+    meta = model._meta
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    # Names come from the model's own meta; values are always parameters.
+    table, pk = qn(meta.db_table), qn(meta.pk.column)
+    return f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608
+
+
 def _statement(model: type[models.Model], connection, with_pk: bool):
     key = (model, connection.vendor, with_pk)
     found = _statements.get(key)
     if found is None:
         meta = model._meta
-        qn = connection.ops.quote_name
         fields = [f for f in meta.concrete_fields if with_pk or f is not meta.pk]
-        columns = ", ".join(qn(f.column) for f in fields)
-        marks = ", ".join(["%s"] * len(fields))
-        # Names come from the model's own meta; values are always parameters.
-        table, pk = qn(meta.db_table), qn(meta.pk.column)
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608
+        sql = _insert_sql(model, connection, fields)
         found = _statements[key] = (sql, [_prep(f, connection) for f in fields])
     return found
+
+
+_MISSING = object()
+# pre_save of these classes returns the attribute unchanged unless auto_now(_add) is set.
+_PLAIN_PRE_SAVE = (models.Field.pre_save, models.DateField.pre_save, models.DateTimeField.pre_save)
+
+
+def _value_prep(field: models.Field, connection) -> Callable[[Any], Any]:
+    auto = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    if auto or type(field).pre_save not in _PLAIN_PRE_SAVE:
+        raise TypeError(f"{field} computes its value on save: use fastsql.insert()")
+    plain = _PLAIN.get(type(field), ())
+
+    def prep(value):
+        if value is _MISSING:
+            value = field.get_default()  # what the model's __init__ would have set
+        if value is None or type(value) in plain:
+            return value
+        return field.get_db_prep_save(value, connection)
+
+    return prep
+
+
+_row_statements: dict[tuple[type, str], tuple[str, list[tuple[str, Callable]]]] = {}
+
+
+def insert_row(model: type[models.Model], values: dict[str, Any], using: str = DEFAULT_DB_ALIAS):
+    """INSERT one row of `model` from {attname: value} without building an instance (for
+    append-only rows nobody reads back at once: audit entries, outbox events); fields left out
+    take their defaults. Values are prepared by each field as `save()` prepares them. Returns
+    the new primary key."""
+    connection = connections[using]
+    key = (model, connection.vendor)
+    found = _row_statements.get(key)
+    if found is None:
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if f is not meta.pk]
+        preps = [(f.attname, _value_prep(f, connection)) for f in fields]
+        found = _row_statements[key] = (_insert_sql(model, connection, fields), preps)
+    sql, preps = found
+    unknown = values.keys() - {name for name, _prep in preps}
+    if unknown:
+        raise TypeError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
+    return fetchone(sql, [prep(values.get(name, _MISSING)) for name, prep in preps], using)[0]
 
 
 def insert(obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> models.Model:

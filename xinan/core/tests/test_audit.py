@@ -8,7 +8,7 @@ from xinan.core.models import AppendOnlyError, AuditEntry
 
 
 def test_it_cannot_be_edited_or_deleted(sysadmin):
-    entry = audit.record("test.action", sysadmin, actor=sysadmin)
+    entry = AuditEntry.objects.get(pk=audit.record("test.action", sysadmin, actor=sysadmin))
     entry.action = "changed"
     with pytest.raises(AppendOnlyError):
         entry.save()
@@ -21,7 +21,7 @@ def test_it_cannot_be_edited_or_deleted(sysadmin):
 
 
 def test_the_admin_offers_no_edit_or_delete(client, sysadmin):
-    entry = audit.record("test.action", sysadmin, actor=sysadmin)
+    entry = AuditEntry.objects.get(pk=audit.record("test.action", sysadmin, actor=sysadmin))
     client.force_login(sysadmin)
     assert client.get("/admin/core/auditentry/").status_code == 200
     page = client.get(f"/admin/core/auditentry/{entry.pk}/change/")

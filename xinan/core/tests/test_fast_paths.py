@@ -195,3 +195,33 @@ def test_a_served_sqlite_database_checkpoints_in_the_background(tmp_path):
     assert not checkpointer.is_alive()
     assert start_checkpointer({"ENGINE": "xinan.core.sqlite", "NAME": ":memory:"}) is None
     assert start_checkpointer({"ENGINE": "django.db.backends.postgresql", "NAME": "x"}) is None
+
+
+def test_fastsql_insert_row_stores_what_save_stores(grid_worker):
+    before = timezone.now()
+    pk = fastsql.insert_row(
+        AuditEntry,
+        {"actor_id": grid_worker.pk, "action": "x.y", "object_id": "7", "changed_fields": ["a"]},
+    )
+    row = AuditEntry.objects.get(pk=pk)
+    saved = AuditEntry(actor=grid_worker, action="x.y", object_id="7", changed_fields=["a"])
+    saved.save()
+    saved.refresh_from_db()
+    for field in ("actor_id", "actor_label", "action", "object_type", "area_code", "reason"):
+        assert getattr(row, field) == getattr(saved, field), field
+    # Fields left out take their defaults, as the model's own constructor gives them.
+    assert (row.changed_fields, row.ip_address) == (["a"], None)
+    assert before <= row.at <= timezone.now()
+    with transaction.atomic():
+        event = OutboxEvent.objects.get(
+            pk=fastsql.insert_row(OutboxEvent, {"topic": "t", "payload": {"中文": [1, None]}})
+        )
+    assert (event.payload, event.attempts, event.claimed_at) == ({"中文": [1, None]}, 0, None)
+
+
+def test_fastsql_insert_row_refuses_what_it_cannot_prepare(grid_worker):
+    with pytest.raises(TypeError, match="no field actor"):
+        fastsql.insert_row(AuditEntry, {"actor": grid_worker})  # the attname is actor_id
+    with pytest.raises(TypeError, match="computes its value on save"):
+        fastsql.insert_row(Person, {"name": "x"})  # its updated_at is auto_now
+    assert not AuditEntry.objects.filter(action="").exists() and not Person.objects.exists()

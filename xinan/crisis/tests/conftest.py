@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from xinan.core import outbox
+from xinan.core.models import OutboxEvent
 from xinan.crisis import runner
 from xinan.crisis.models import DutyShift
 from xinan.testing import factories
@@ -41,7 +42,7 @@ def scored(**overrides):
 
 def emit(**overrides):
     with transaction.atomic():
-        return outbox.emit("assessment.scored", scored(**overrides))
+        return OutboxEvent.objects.get(pk=outbox.emit("assessment.scored", scored(**overrides)))
 
 
 def item9(answer=2, level="red"):
