@@ -6,6 +6,7 @@ object. Out-of-scope and missing records look the same (404), so ids leak nothin
 
 import datetime as dt
 import enum
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -165,6 +166,16 @@ def _fetch_one(model, fields: tuple[str, ...], unique: dict):
     """One row by a unique column as a model instance with only `fields` loaded (the others
     deferred), in plain SQL: the ORM's query building costs more than the indexed fetch."""
     ((name, value),) = unique.items()
+    sql, attnames, lookup = _fetch_one_statement(model, fields, name, connection.vendor)
+    row = fastsql.fetchone(sql, [lookup.get_db_prep_value(value, connection)])
+    if row is None:
+        return None
+    return model.from_db(connection.alias, attnames, row)
+
+
+@functools.cache
+def _fetch_one_statement(model, fields: tuple[str, ...], name: str, vendor: str):
+    # Built once per shape and database kind: its names come from the model's meta.
     meta = model._meta
     columns = [meta.pk if f == "pk" else meta.get_field(f.removesuffix("_id")) for f in fields]
     qn = connection.ops.quote_name
@@ -172,10 +183,7 @@ def _fetch_one(model, fields: tuple[str, ...], unique: dict):
     sql = "SELECT {} FROM {} WHERE {} = %s LIMIT 1".format(  # noqa: S608 — names from meta
         ", ".join(qn(c.column) for c in columns), qn(meta.db_table), qn(lookup.column)
     )
-    row = fastsql.fetchone(sql, [lookup.get_db_prep_value(value, connection)])
-    if row is None:
-        return None
-    return model.from_db(connection.alias, [c.attname for c in columns], row)
+    return sql, [c.attname for c in columns], lookup
 
 
 def get_person(user, pk, *, for_update: bool = False):
