@@ -11,12 +11,14 @@ from xinan.instruments.registry import list_instruments
 
 ROWS = 400
 CODES = [i.code for i in list_instruments()]
+# Instruments scored as data (the others register a scorer of their own).
+DATA_CODES = [i.code for i in list_instruments() if i.scoring["method"] != "custom"]
 
 
 def general(inst, cells):
     try:
         answers = engine.parse_answers(inst, ",".join(cells))
-        return answers, engine.score(inst, answers)
+        return answers, engine.score_general(inst, answers)
     except InstrumentError as exc:
         return "error", exc.message
 
@@ -115,7 +117,7 @@ def test_plain_rows_take_the_compiled_path(monkeypatch):
         raise AssertionError("the general path was used")
 
     monkeypatch.setattr(engine, "parse_answers", refuse)
-    monkeypatch.setattr(engine, "score", refuse)
+    monkeypatch.setattr(engine, "score_general", refuse)
     answers, result = scorer.score_codes(list("000000003"))
     assert answers == {str(n): 0 for n in range(1, 9)} | {"9": 3}
     assert (result.total, result.band, result.positive) == (3, "minimal", False)
@@ -129,3 +131,47 @@ def test_custom_scorers_always_take_the_general_path():
     for code in ("PSQI", "SCL-90", "C-SSRS-SCREENER"):
         inst = next(i for i in list_instruments() if i.code == code)
         assert not engine.compile_scorer(inst).plain
+
+
+def odd_answer(item, rng):
+    """What a caller of score() may pass for one item besides its option code."""
+    code = rng.choice(item.options).code if item.options else 0
+    return rng.choice([None, str(code), float(code), True, code + 100, -1, " ", "x"])
+
+
+@pytest.mark.parametrize("code", DATA_CODES)
+def test_score_gives_what_the_general_path_gives(code):
+    inst = next(i for i in list_instruments() if i.code == code)
+    rng = random.Random(f"score-{code}")
+
+    def outcome(scorer, answers):
+        try:
+            return scorer(inst, answers)
+        except InstrumentError as exc:
+            return exc.message
+
+    for _ in range(ROWS):
+        codes = [rng.choice(item.options).code if item.options else 0 for item in inst.items]
+        if rng.random() < 0.3:
+            at = rng.randrange(len(codes))
+            codes[at] = odd_answer(inst.items[at], rng)
+        by_id = dict(zip((item.id for item in inst.items), codes, strict=True))
+        if rng.random() < 0.1:
+            by_id[rng.choice([*by_id, "no-such-item"])] = 0
+            by_id.pop(inst.items[0].id) if rng.random() < 0.5 else None
+        for answers in (codes, by_id, codes[:-1]):
+            assert outcome(engine.score, answers) == outcome(engine.score_general, answers), (
+                code,
+                answers,
+            )
+
+
+def test_score_keeps_one_compiled_scorer_and_follows_a_changed_cutoff(settings):
+    inst = next(i for i in list_instruments() if i.code == "PHQ-9")
+    answers = [1, 1, 1, 1, 1, 1, 1, 1, 0]  # total 8
+    assert not engine.score(inst, answers).positive
+    kept = engine._kept_scorer(inst)
+    assert engine._kept_scorer(inst) is kept
+    settings.INSTRUMENT_CUTOFF_OVERRIDES = {"PHQ-9": {"min": 8}}
+    assert engine.score(inst, answers).positive
+    assert engine._kept_scorer(inst) is not kept
