@@ -151,6 +151,8 @@ INSTRUMENT_TEXT_DIR = env_str("XINAN_INSTRUMENT_TEXT_DIR", "") or None
 INSTRUMENT_CUTOFF_OVERRIDES = json.loads(env_str("XINAN_INSTRUMENT_CUTOFFS", "") or "{}")
 PLATFORM_NAME = env_str("XINAN_PLATFORM_NAME", "心安")
 NATIONAL_HOTLINE = env_str("XINAN_NATIONAL_HOTLINE", "12356")
+# Where residents book a counsellor when their area sets no booking link of its own.
+BOOKING_URL = env_str("XINAN_BOOKING_URL", "")
 # Crisis alerts: minutes to acknowledge per level before escalation, the consumer's poll interval.
 CRISIS_ACK_MINUTES = {
     "red": env_int("XINAN_CRISIS_ACK_RED", 5),

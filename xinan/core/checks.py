@@ -15,4 +15,7 @@ def check_secrets(app_configs, **kwargs):
         problems.append(
             Warning("XINAN_BREAK_GLASS_HOURS should be between 1 and 24", id="xinan.W001")
         )
+    booking = settings.BOOKING_URL
+    if booking and not booking.startswith(("https://", "http://")):
+        problems.append(Error("XINAN_BOOKING_URL must be an http(s) address", id="xinan.E003"))
     return problems

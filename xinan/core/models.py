@@ -60,6 +60,13 @@ class Area(models.Model):
     valid_from = models.DateField(_("生效日期"), default=dt.date(2000, 1, 1))
     valid_to = models.DateField(_("失效日期"), null=True, blank=True)
     hotline = models.CharField(_("本地心理援助热线"), max_length=30, blank=True)
+    booking_url = models.URLField(
+        _("心理咨询预约链接"),
+        blank=True,
+        help_text=_(
+            "居民在线预约心理咨询的网址（如本地预约平台或小程序链接）；未填写时沿用上级区划的"
+        ),
+    )
 
     objects = AreaQuerySet.as_manager()
 
@@ -92,13 +99,20 @@ class Area(models.Model):
         by_code = {a.code: a for a in Area.objects.filter(code__in=codes)}
         return [by_code[c] for c in codes if c in by_code]
 
-    def local_hotline(self) -> str:
-        if self.hotline:
-            return self.hotline
+    def inherited(self, field: str) -> str:
+        """This area's value of `field`, else the nearest ancestor's that has one, else ""."""
+        if getattr(self, field):
+            return getattr(self, field)
         for ancestor in reversed(self.ancestors()):
-            if ancestor.hotline:
-                return ancestor.hotline
+            if getattr(ancestor, field):
+                return getattr(ancestor, field)
         return ""
+
+    def local_hotline(self) -> str:
+        return self.inherited("hotline")
+
+    def local_booking_url(self) -> str:
+        return self.inherited("booking_url")
 
 
 class InstitutionKind(models.TextChoices):
@@ -117,6 +131,9 @@ class Institution(models.Model):
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="institutions")
     address = models.CharField(_("地址"), max_length=300, blank=True)
     phone = models.CharField(_("电话"), max_length=30, blank=True)
+    booking_url = models.URLField(
+        _("预约链接"), blank=True, help_text=_("本机构在线预约心理咨询的网址，可不填")
+    )
 
     class Meta:
         ordering = ["area_id", "name"]

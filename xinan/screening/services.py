@@ -348,6 +348,15 @@ def local_hotline(area_code: str) -> str:
     return area.local_hotline() if area else ""
 
 
+def booking_url(area_code: str) -> str:
+    """Where a resident of this area books a counsellor: the area's (or its nearest ancestor's)
+    booking link, else the deployment's (XINAN_BOOKING_URL), else ""."""
+    from django.conf import settings
+
+    area = Area.objects.filter(code=area_code).first() if area_code else None
+    return (area.local_booking_url() if area else "") or settings.BOOKING_URL
+
+
 # ---------------------------------------------------------------- drafts (resume later)
 
 

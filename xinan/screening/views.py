@@ -200,6 +200,7 @@ def result(request, pk):
         band_advice=getattr(band, "advice_zh", "") if band else "",
         advice=advice.for_result(a),
         sites=services.service_sites(a.area_code),
+        booking_url=services.booking_url(a.area_code),
     )
     return render(request, "screening/result.html", context)
 

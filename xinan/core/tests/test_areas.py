@@ -103,3 +103,25 @@ def test_it_shows_import_errors_on_the_page(client, sysadmin):
 def test_it_hides_area_import_from_grid_workers(client, grid_worker):
     client.force_login(grid_worker)
     assert client.get("/areas/import/").status_code == 404
+
+
+def test_a_booking_link_that_is_not_a_web_address_fails_the_checks(settings):
+    from xinan.core.checks import check_secrets
+
+    settings.BOOKING_URL = "javascript:alert(1)"
+    assert [p.id for p in check_secrets(None)] == ["xinan.E003"]
+    settings.BOOKING_URL = "https://booking.example.cn/"
+    assert check_secrets(None) == []
+
+
+def test_the_sysadmin_sets_booking_links_in_the_admin(client, sysadmin, areas):
+    from xinan.testing import factories
+
+    client.force_login(sysadmin)
+    site = factories.institution(areas["village_a"], "安顺心理驿站")
+    for url in (
+        f"/admin/core/area/{areas['district'].code}/change/",
+        f"/admin/core/institution/{site.pk}/change/",
+    ):
+        page = client.get(url).content.decode()
+        assert 'name="booking_url"' in page and "预约链接" in page

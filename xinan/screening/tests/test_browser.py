@@ -17,7 +17,10 @@ def answer_all(page, values, count=9):
         page.locator(".nav-buttons button:not([name=back])").click()
 
 
-def test_it_takes_a_resident_through_a_self_assessment_on_a_phone(mobile_page, screenshot):
+def test_it_takes_a_resident_through_a_self_assessment_on_a_phone(
+    mobile_page, screenshot, settings
+):
+    settings.BOOKING_URL = "https://booking.example.cn/changning"  # the deployment's
     page = mobile_page
     page.goto("/screening/")
     screenshot(page, "pick")
@@ -31,6 +34,8 @@ def test_it_takes_a_resident_through_a_self_assessment_on_a_phone(mobile_page, s
     page.get_by_text("测评结果").first.wait_for()
     assert page.get_by_text("总分 6").is_visible()
     assert page.locator("a[href='tel:12356']").first.is_visible()
+    booking = page.get_by_role("link", name="在线预约心理咨询")
+    assert booking.get_attribute("href") == "https://booking.example.cn/changning"
     screenshot(page, "result")
     assert Assessment.objects.get().total == 6
 

@@ -42,7 +42,8 @@ def test_it_asks_one_item_per_screen_with_progress_and_shows_the_result(client, 
     page = client.get(response.url).content.decode()
     assert "总分 8" in page and "轻度" in page
     assert "tel:12356" in page and "附近的服务点" in page
-    assert "在线预约咨询将在后续开放" in page
+    # Anonymous, in a deployment that set no booking link: the page says so, hotline below.
+    assert "本地区暂未开通在线预约" in page and "在线预约心理咨询" not in page
     assert not AssessmentDraft.objects.exists()
 
 
@@ -104,6 +105,7 @@ def test_it_links_the_result_to_the_logged_in_resident(client, areas, resident_u
     )
     page = client.get(response.url).content.decode()
     assert "tel:021-12320" in page and "安顺心理驿站" in page
+    assert "本地区暂未开通在线预约" not in page  # the site can be booked by phone
     page = client.get(reverse("screening:mine")).content.decode()
     assert "trend-data" in page and "echarts.min.js" in page and 'nonce="' in page
     assert a.band_label in page
@@ -133,3 +135,34 @@ def test_it_says_a_licensed_scale_cannot_be_self_administered(client, db, licens
     response = client.post(reverse("screening:consent", args=["LOCKED-1"]), {"agree": "1"})
     assert "不能在线自测" in response.content.decode()
     assert not AssessmentDraft.objects.exists()
+
+
+def test_the_result_links_to_booking_nearest_first(client, areas, resident_user, settings):
+    from xinan.screening import services
+
+    factories.PersonFactory(home_area=areas["grid_a"], user=resident_user)
+    site = factories.institution(areas["village_a"], "安顺心理驿站")
+    site.phone, site.booking_url = "021-62000000", "https://booking.example.cn/anshun"
+    site.save()
+    areas["district"].booking_url = "https://booking.example.cn/changning"
+    areas["district"].save()
+    settings.BOOKING_URL = "https://booking.example.cn/shanghai"
+    client.force_login(resident_user)
+    start(client, link="1")
+    for value in [1, 1, 1, 1, 0, 0, 0, 0, 0]:
+        response = answer(client, value)
+    page = client.get(response.url).content.decode()
+    # The grid inherits its district's link; the site offers its own and its phone.
+    assert 'href="https://booking.example.cn/changning"' in page and "在线预约心理咨询" in page
+    assert 'href="https://booking.example.cn/anshun"' in page
+    assert 'href="tel:021-62000000"' in page and "电话预约 021-62000000" in page
+    assert page.index("预约心理咨询") < page.index("附近的服务点")
+    # A nearer area's own link wins; without any, the deployment's; without an area, too.
+    areas["town_a"].booking_url = "https://booking.example.cn/huayang"
+    areas["town_a"].save()
+    assert services.booking_url(areas["grid_a"].code) == "https://booking.example.cn/huayang"
+    assert services.booking_url(areas["town_b"].code) == "https://booking.example.cn/changning"
+    areas["district"].booking_url = ""
+    areas["district"].save()
+    assert services.booking_url(areas["town_b"].code) == "https://booking.example.cn/shanghai"
+    assert services.booking_url("") == "https://booking.example.cn/shanghai"
