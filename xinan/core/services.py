@@ -1,15 +1,16 @@
-"""Area tree import and institution upkeep."""
+"""Area tree import and institution upkeep; where a resident finds help near home."""
 
 import csv
 import datetime as dt
 import io
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from xinan.core import audit
-from xinan.core.models import LEVEL_PARENT, LEVEL_PREFIX_LENGTH, Area, AreaLevel
+from xinan.core.models import LEVEL_PARENT, LEVEL_PREFIX_LENGTH, Area, AreaLevel, Institution
 
 LEVEL_ALIASES = {
     "city": AreaLevel.CITY,
@@ -186,3 +187,37 @@ def retire_area(area: Area, *, on: dt.date, actor) -> None:
         audit.record(
             "core.area.retire", area, actor=actor, area_code=area.code, changed_fields=["valid_to"]
         )
+
+
+# ---------------------------------------------------------------- where help is
+
+
+def service_sites(area_code: str, limit: int = 10) -> list[Institution]:
+    """Institutions nearest in the area tree: the village first, then the town, the district."""
+    if not area_code:
+        return []
+    sites: list[Institution] = []
+    for n in (12, 9, 6):
+        if len(area_code) < n:
+            continue
+        found = Institution.objects.filter(area__code__startswith=area_code[:n]).exclude(
+            pk__in=[s.pk for s in sites]
+        )
+        sites.extend(found.select_related("area")[: limit - len(sites)])
+        if len(sites) >= limit:
+            break
+    return sites
+
+
+def local_hotline(area_code: str) -> str:
+    if not area_code:
+        return ""
+    area = Area.objects.filter(code=area_code).first()
+    return area.local_hotline() if area else ""
+
+
+def booking_url(area_code: str) -> str:
+    """Where a resident of this area books a counsellor: the area's (or its nearest ancestor's)
+    booking link, else the deployment's (XINAN_BOOKING_URL), else ""."""
+    area = Area.objects.filter(code=area_code).first() if area_code else None
+    return (area.local_booking_url() if area else "") or settings.BOOKING_URL

@@ -47,9 +47,16 @@ def home(request):
 
 def resident_home(request):
     person = getattr(request.user, "person", None) if request.user.is_authenticated else None
-    local_hotline = person.home_area.local_hotline() if person else ""
+    home = person.home_area_id if person and person.home_area_id else ""
     return render(
-        request, "core/resident_home.html", {"person": person, "local_hotline": local_hotline}
+        request,
+        "core/resident_home.html",
+        {
+            "person": person,
+            "local_hotline": person.home_area.local_hotline() if home else "",
+            "sites": services.service_sites(home, limit=5),
+            "booking_url": services.booking_url(home),
+        },
     )
 
 

@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 
 from xinan.core import audit, outbox, scope
 from xinan.core.lib import crypto, fastsql, idnumber
-from xinan.core.models import Area, Institution
 from xinan.screening.models import Assessment, AssessmentDraft, Campaign, Mode
 
 audit.register_action("screening.assessment.submit", _("提交测评"))
@@ -322,39 +321,6 @@ def shows_scores(user, person) -> bool:
 def resident_history(person, code: str | None = None) -> QuerySet:
     qs = Assessment.objects.for_person(person)
     return qs.filter(instrument=code) if code else qs
-
-
-def service_sites(area_code: str, limit: int = 10) -> list[Institution]:
-    """Institutions nearest in the area tree: the village first, then the town, the district."""
-    if not area_code:
-        return []
-    sites: list[Institution] = []
-    for n in (12, 9, 6):
-        if len(area_code) < n:
-            continue
-        found = Institution.objects.filter(area__code__startswith=area_code[:n]).exclude(
-            pk__in=[s.pk for s in sites]
-        )
-        sites.extend(found.select_related("area")[: limit - len(sites)])
-        if len(sites) >= limit:
-            break
-    return sites
-
-
-def local_hotline(area_code: str) -> str:
-    if not area_code:
-        return ""
-    area = Area.objects.filter(code=area_code).first()
-    return area.local_hotline() if area else ""
-
-
-def booking_url(area_code: str) -> str:
-    """Where a resident of this area books a counsellor: the area's (or its nearest ancestor's)
-    booking link, else the deployment's (XINAN_BOOKING_URL), else ""."""
-    from django.conf import settings
-
-    area = Area.objects.filter(code=area_code).first() if area_code else None
-    return (area.local_booking_url() if area else "") or settings.BOOKING_URL
 
 
 # ---------------------------------------------------------------- drafts (resume later)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from xinan.core import audit, scope
+from xinan.core import services as core_services
 from xinan.core.lib import crypto, idnumber
 from xinan.people import services as people_services
 from xinan.people.models import ConsentKind
@@ -191,7 +192,7 @@ def result(request, pk):
     context = {
         "a": a,
         "instrument": inst,
-        "local_hotline": services.local_hotline(a.area_code),
+        "local_hotline": core_services.local_hotline(a.area_code),
     }
     if a.critical and request.GET.get("show") != "result":
         return render(request, "screening/crisis.html", context)
@@ -199,8 +200,8 @@ def result(request, pk):
     context.update(
         band_advice=getattr(band, "advice_zh", "") if band else "",
         advice=advice.for_result(a),
-        sites=services.service_sites(a.area_code),
-        booking_url=services.booking_url(a.area_code),
+        sites=core_services.service_sites(a.area_code),
+        booking_url=core_services.booking_url(a.area_code),
     )
     return render(request, "screening/result.html", context)
 
@@ -584,7 +585,7 @@ def campaign_invitation(request, token):
             "items": items,
             "all_done": bool(done) and not campaigns.left_to_answer(invitation),
             "declined": request.method == "POST",
-            "local_hotline": services.local_hotline(invitation.area_code),
+            "local_hotline": core_services.local_hotline(invitation.area_code),
         },
     )
 

@@ -56,6 +56,7 @@ def test_a_resident_registers_on_a_phone_and_sees_the_hotline(mobile_page, scree
     box = hotline.bounding_box()
     assert box["height"] >= 44  # a thumb can hit it
     assert no_horizontal_scroll(page)
+    assert "尚未关联居民档案" in page.inner_text("#sites")  # registered, not yet on a record
     screenshot(page, "resident-home")
     user = User.objects.get(phone="13800138000")
     assert user.roles() == {"resident"} or "resident" in user.roles()

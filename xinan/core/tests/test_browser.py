@@ -50,6 +50,32 @@ def test_the_public_page_shows_the_hotline_on_a_phone(mobile_page, screenshot):
     screenshot(mobile_page, "public-home")
 
 
+def test_a_resident_finds_the_sites_and_booking_near_home_on_a_phone(
+    mobile_page, login_as, areas, resident_user, screenshot
+):
+    from xinan.testing import factories
+
+    factories.PersonFactory(home_area=areas["grid_a"], user=resident_user)
+    site = factories.institution(areas["village_a"], "安顺心理驿站")
+    site.phone, site.booking_url = "021-62000000", "https://booking.example.cn/anshun"
+    site.address = "安顺路 100 号"
+    site.save()
+    areas["district"].booking_url = "https://booking.example.cn/changning"
+    areas["district"].save()
+    login_as(mobile_page, "13700001111", "Resident2026x")
+    mobile_page.goto("/me/")
+    tile = mobile_page.get_by_role("link", name="预约咨询")
+    assert tile.get_attribute("href") == "https://booking.example.cn/changning"
+    mobile_page.get_by_role("link", name="附近服务点").click()
+    sites = mobile_page.locator("#sites")
+    assert "安顺心理驿站" in sites.inner_text() and "安顺路 100 号" in sites.inner_text()
+    assert sites.get_by_role("link", name="电话预约 021-62000000").get_attribute("href") == (
+        "tel:021-62000000"
+    )
+    assert sites.get_by_role("link", name="在线预约").is_visible()
+    screenshot(mobile_page, "resident-sites")
+
+
 def test_the_area_admin_filters_the_audit_log_and_exports_csv(
     page, login_as, district_admin, person_a, screenshot
 ):

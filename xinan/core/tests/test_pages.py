@@ -55,3 +55,30 @@ def test_the_navigation_follows_the_role(client, grid_worker, sysadmin, areas):
     client.force_login(sysadmin)
     body = client.get("/workbench/").content.decode()
     assert "/audit/" in body and "/people/" not in body
+
+
+def test_the_resident_home_shows_sites_and_booking_near_home(
+    client, areas, resident_user, settings
+):
+    from xinan.testing import factories
+
+    # Anonymous: the deployment's booking link, and a reason the sites are not listed.
+    settings.BOOKING_URL = "https://booking.example.cn/shanghai"
+    body = client.get("/me/").content.decode()
+    assert 'href="https://booking.example.cn/shanghai"' in body
+    assert "登录后显示您家附近的服务点" in body
+    assert "后续版本开放" not in body and "即将开放" in body  # only the articles are to come
+    # A resident of 安顺: the site of their village, its phone, the district's own link.
+    factories.PersonFactory(home_area=areas["grid_a"], user=resident_user)
+    site = factories.institution(areas["village_a"], "安顺心理驿站")
+    site.phone = "021-62000000"
+    site.save()
+    factories.institution(areas["village_b"], "淞虹心理驿站")  # another town's
+    areas["district"].booking_url = "https://booking.example.cn/changning"
+    areas["district"].save()
+    client.force_login(resident_user)
+    body = client.get("/me/").content.decode()
+    assert "安顺心理驿站" in body and 'href="tel:021-62000000"' in body
+    assert 'href="https://booking.example.cn/changning"' in body
+    assert "淞虹心理驿站" in body  # the district's sites come after the village's
+    assert body.index("安顺心理驿站") < body.index("淞虹心理驿站")

@@ -138,7 +138,7 @@ def test_it_says_a_licensed_scale_cannot_be_self_administered(client, db, licens
 
 
 def test_the_result_links_to_booking_nearest_first(client, areas, resident_user, settings):
-    from xinan.screening import services
+    from xinan.core import services
 
     factories.PersonFactory(home_area=areas["grid_a"], user=resident_user)
     site = factories.institution(areas["village_a"], "安顺心理驿站")
