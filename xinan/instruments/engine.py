@@ -408,7 +408,7 @@ class CompiledScorer:
             codes = answers
         try:  # a code equal to an option's (1, 1.0, True) takes its value, as item_values does
             values = list(map(getitem, self._by_code, codes))
-        except KeyError:
+        except (KeyError, TypeError):  # not a code, or not even hashable (a list, a dict)
             return None
         return self._result(values)
 

@@ -136,7 +136,7 @@ def test_custom_scorers_always_take_the_general_path():
 def odd_answer(item, rng):
     """What a caller of score() may pass for one item besides its option code."""
     code = rng.choice(item.options).code if item.options else 0
-    return rng.choice([None, str(code), float(code), True, code + 100, -1, " ", "x"])
+    return rng.choice([None, str(code), float(code), True, code + 100, -1, " ", "x", [code]])
 
 
 @pytest.mark.parametrize("code", DATA_CODES)
