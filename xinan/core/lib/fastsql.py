@@ -163,7 +163,7 @@ def _value_prep(field: models.Field, connection) -> Callable[[Any], Any]:
     return prep
 
 
-_row_statements: dict[tuple[type, str], tuple[str, list[tuple[str, Callable]]]] = {}
+_row_statements: dict[tuple[type, str], tuple[str, list[tuple[str, Callable]], frozenset]] = {}
 
 
 def insert_row(model: type[models.Model], values: dict[str, Any], using: str = DEFAULT_DB_ALIAS):
@@ -178,9 +178,10 @@ def insert_row(model: type[models.Model], values: dict[str, Any], using: str = D
         meta = model._meta
         fields = [f for f in meta.concrete_fields if f is not meta.pk]
         preps = [(f.attname, _value_prep(f, connection)) for f in fields]
-        found = _row_statements[key] = (_insert_sql(model, connection, fields), preps)
-    sql, preps = found
-    unknown = values.keys() - {name for name, _prep in preps}
+        names = frozenset(name for name, _prep in preps)
+        found = _row_statements[key] = (_insert_sql(model, connection, fields), preps, names)
+    sql, preps, names = found
+    unknown = values.keys() - names
     if unknown:
         raise TypeError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
     return fetchone(sql, [prep(values.get(name, _MISSING)) for name, prep in preps], using)[0]
