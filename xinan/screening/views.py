@@ -200,7 +200,9 @@ def result(request, pk):
     context.update(
         band_advice=getattr(band, "advice_zh", "") if band else "",
         advice=advice.for_result(a),
-        sites=core_services.service_sites(a.area_code),
+        sites=(sites := core_services.service_sites(a.area_code)),
+        sites_by_phone=any(s.phone for s in sites),
+        sites_online=any(s.booking_url for s in sites),
         booking_url=core_services.booking_url(a.area_code),
     )
     return render(request, "screening/result.html", context)

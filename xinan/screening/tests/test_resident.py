@@ -105,7 +105,8 @@ def test_it_links_the_result_to_the_logged_in_resident(client, areas, resident_u
     )
     page = client.get(response.url).content.decode()
     assert "tel:021-12320" in page and "安顺心理驿站" in page
-    assert "本地区暂未开通在线预约" not in page  # the site can be booked by phone
+    # A site without a phone or a booking link: nothing to book with yet.
+    assert "本地区暂未开通在线预约" in page and "可在下方的服务点" not in page
     page = client.get(reverse("screening:mine")).content.decode()
     assert "trend-data" in page and "echarts.min.js" in page and 'nonce="' in page
     assert a.band_label in page
@@ -166,3 +167,9 @@ def test_the_result_links_to_booking_nearest_first(client, areas, resident_user,
     areas["district"].save()
     assert services.booking_url(areas["town_b"].code) == "https://booking.example.cn/shanghai"
     assert services.booking_url("") == "https://booking.example.cn/shanghai"
+    # No link anywhere, but the site has a phone and its own link: book there.
+    areas["town_a"].booking_url = ""
+    areas["town_a"].save()
+    settings.BOOKING_URL = ""
+    page = client.get(response.url).content.decode()
+    assert "可在下方的服务点在线或电话预约咨询" in page and "在线预约心理咨询" not in page
