@@ -99,20 +99,19 @@ class Area(models.Model):
         by_code = {a.code: a for a in Area.objects.filter(code__in=codes)}
         return [by_code[c] for c in codes if c in by_code]
 
-    def inherited(self, field: str) -> str:
-        """This area's value of `field`, else the nearest ancestor's that has one, else ""."""
-        if getattr(self, field):
-            return getattr(self, field)
-        for ancestor in reversed(self.ancestors()):
-            if getattr(ancestor, field):
-                return getattr(ancestor, field)
-        return ""
+    def inherited(self, *fields: str) -> dict[str, str]:
+        """For each field, this area's value, else the nearest ancestor's that has one, else "";
+        the ancestors are read once, and only when this area leaves a field empty."""
+        found = {f: getattr(self, f) for f in fields}
+        missing = [f for f, value in found.items() if not value]
+        if missing:
+            for ancestor in reversed(self.ancestors()):
+                for f in missing:
+                    found[f] = found[f] or getattr(ancestor, f)
+        return found
 
     def local_hotline(self) -> str:
-        return self.inherited("hotline")
-
-    def local_booking_url(self) -> str:
-        return self.inherited("booking_url")
+        return self.inherited("hotline")["hotline"]
 
 
 class InstitutionKind(models.TextChoices):

@@ -209,15 +209,17 @@ def service_sites(area_code: str, limit: int = 10) -> list[Institution]:
     return sites
 
 
+def nearest_help(area_code: str) -> dict[str, str]:
+    """The local hotline and where to book a counsellor for this area, each its own or its
+    nearest ancestor's; the booking link falls back to the deployment's (XINAN_BOOKING_URL)."""
+    area = Area.objects.filter(code=area_code).first() if area_code else None
+    found = area.inherited("hotline", "booking_url") if area else {"hotline": "", "booking_url": ""}
+    found["booking_url"] = found["booking_url"] or settings.BOOKING_URL
+    return found
+
+
 def local_hotline(area_code: str) -> str:
     if not area_code:
         return ""
     area = Area.objects.filter(code=area_code).first()
     return area.local_hotline() if area else ""
-
-
-def booking_url(area_code: str) -> str:
-    """Where a resident of this area books a counsellor: the area's (or its nearest ancestor's)
-    booking link, else the deployment's (XINAN_BOOKING_URL), else ""."""
-    area = Area.objects.filter(code=area_code).first() if area_code else None
-    return (area.local_booking_url() if area else "") or settings.BOOKING_URL

@@ -48,14 +48,15 @@ def home(request):
 def resident_home(request):
     person = getattr(request.user, "person", None) if request.user.is_authenticated else None
     home = person.home_area_id if person and person.home_area_id else ""
+    help_here = services.nearest_help(home)
     return render(
         request,
         "core/resident_home.html",
         {
             "person": person,
-            "local_hotline": person.home_area.local_hotline() if home else "",
+            "local_hotline": help_here["hotline"],
             "sites": services.service_sites(home, limit=5),
-            "booking_url": services.booking_url(home),
+            "booking_url": help_here["booking_url"],
         },
     )
 

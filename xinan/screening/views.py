@@ -189,21 +189,19 @@ def _result_or_404(request, pk):
 def result(request, pk):
     a = _result_or_404(request, pk)
     inst = services.instrument(a.instrument, a.version)
-    context = {
-        "a": a,
-        "instrument": inst,
-        "local_hotline": core_services.local_hotline(a.area_code),
-    }
+    help_here = core_services.nearest_help(a.area_code)
+    context = {"a": a, "instrument": inst, "local_hotline": help_here["hotline"]}
     if a.critical and request.GET.get("show") != "result":
         return render(request, "screening/crisis.html", context)
     band = next((b for b in getattr(inst, "bands", ()) if b.code == a.band), None)
+    sites = core_services.service_sites(a.area_code)
     context.update(
         band_advice=getattr(band, "advice_zh", "") if band else "",
         advice=advice.for_result(a),
-        sites=(sites := core_services.service_sites(a.area_code)),
+        sites=sites,
         sites_by_phone=any(s.phone for s in sites),
         sites_online=any(s.booking_url for s in sites),
-        booking_url=core_services.booking_url(a.area_code),
+        booking_url=help_here["booking_url"],
     )
     return render(request, "screening/result.html", context)
 

@@ -125,3 +125,20 @@ def test_the_sysadmin_sets_booking_links_in_the_admin(client, sysadmin, areas):
     ):
         page = client.get(url).content.decode()
         assert 'name="booking_url"' in page and "预约链接" in page
+
+
+def test_an_area_inherits_hotline_and_booking_link_from_the_nearest_area_above(
+    areas, django_assert_num_queries
+):
+    from xinan.core.services import nearest_help
+
+    areas["district"].hotline, areas["district"].booking_url = "021-12320", "https://a.example.cn/"
+    areas["district"].save()
+    areas["town_a"].booking_url = "https://b.example.cn/"
+    areas["town_a"].save()
+    with django_assert_num_queries(2):  # the area, then its ancestors once for both fields
+        assert nearest_help(areas["grid_a"].code) == {
+            "hotline": "021-12320",
+            "booking_url": "https://b.example.cn/",
+        }
+    assert nearest_help("") == {"hotline": "", "booking_url": ""}

@@ -141,6 +141,9 @@ def test_it_says_a_licensed_scale_cannot_be_self_administered(client, db, licens
 def test_the_result_links_to_booking_nearest_first(client, areas, resident_user, settings):
     from xinan.core import services
 
+    def booking(area_code):
+        return services.nearest_help(area_code)["booking_url"]
+
     factories.PersonFactory(home_area=areas["grid_a"], user=resident_user)
     site = factories.institution(areas["village_a"], "安顺心理驿站")
     site.phone, site.booking_url = "021-62000000", "https://booking.example.cn/anshun"
@@ -161,12 +164,12 @@ def test_the_result_links_to_booking_nearest_first(client, areas, resident_user,
     # A nearer area's own link wins; without any, the deployment's; without an area, too.
     areas["town_a"].booking_url = "https://booking.example.cn/huayang"
     areas["town_a"].save()
-    assert services.booking_url(areas["grid_a"].code) == "https://booking.example.cn/huayang"
-    assert services.booking_url(areas["town_b"].code) == "https://booking.example.cn/changning"
+    assert booking(areas["grid_a"].code) == "https://booking.example.cn/huayang"
+    assert booking(areas["town_b"].code) == "https://booking.example.cn/changning"
     areas["district"].booking_url = ""
     areas["district"].save()
-    assert services.booking_url(areas["town_b"].code) == "https://booking.example.cn/shanghai"
-    assert services.booking_url("") == "https://booking.example.cn/shanghai"
+    assert booking(areas["town_b"].code) == "https://booking.example.cn/shanghai"
+    assert booking("") == "https://booking.example.cn/shanghai"
     # No link anywhere, but the site has a phone and its own link: book there.
     areas["town_a"].booking_url = ""
     areas["town_a"].save()
