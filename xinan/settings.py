@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "xinan.instruments",
     "xinan.screening",
     "xinan.crisis",
+    "xinan.cases",
+    "xinan.smd",
+    "xinan.network",
+    "xinan.booking",
     "xinan.api",
     "ninja",  # serves the API docs' Swagger UI from our own static files, not a CDN
 ]

@@ -12,6 +12,10 @@ urlpatterns = [
     path("people/", include("xinan.people.urls")),
     path("screening/", include("xinan.screening.urls")),
     path("crisis/", include("xinan.crisis.urls")),
+    path("cases/", include("xinan.cases.urls")),
+    path("smd/", include("xinan.smd.urls")),
+    path("network/", include("xinan.network.urls")),
+    path("booking/", include("xinan.booking.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

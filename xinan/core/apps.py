@@ -8,4 +8,14 @@ class CoreConfig(AppConfig):
     verbose_name = _("基础")
 
     def ready(self) -> None:
-        from xinan.core import checks  # noqa: F401  (registers system checks)
+        from xinan.core import (
+            checks,  # noqa: F401  (registers system checks)
+            events,
+            schedule,
+            workbench,
+        )
+
+        # Each app's consumers.py, sweeps.py and workbench.py register themselves on import.
+        events.autodiscover()
+        schedule.autodiscover()
+        workbench.autodiscover()

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 import xinan
 from xinan.core import scope, services
+from xinan.core import workbench as workbench_sections
 from xinan.core.decorators import role_required
 from xinan.core.forms import AreaImportForm, AuditFilterForm, GrantReviewForm
 from xinan.core.models import Area, AuditEntry, BreakGlassGrant
@@ -89,6 +90,8 @@ def workbench(request):
             "pending_reviews": pending_reviews,
             "is_area_admin": bool(scope.admin_prefixes(user)),
             "is_sysadmin": "sysadmin" in user.roles(),
+            # Each app's worklists and counts for this user (xinan/core/workbench.py).
+            "sections": workbench_sections.sections_for(request),
         },
     )
 

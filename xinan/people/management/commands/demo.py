@@ -1,5 +1,9 @@
 """`xinan demo`: build the 上海市长宁区 demo (safe to re-run)."""
 
+import importlib
+import importlib.util
+
+from django.apps import apps
 from django.core.management.base import BaseCommand
 
 from xinan.people import demo
@@ -21,6 +25,15 @@ class Command(BaseCommand):
             self.stdout.write("演示数据已存在，跳过 / demo data present, skipped")
             return
         summary = demo.build(seed=seed, residents=residents)
+        # Then each other app's own demo (its `demo.py` with `build_demo(seed=…, stdout=…)`), in
+        # INSTALLED_APPS order: cases before smd, network before booking.
+        for config in apps.get_app_configs():
+            module_name = f"{config.name}.demo"
+            if config.name == "xinan.people" or importlib.util.find_spec(module_name) is None:
+                continue
+            builder = getattr(importlib.import_module(module_name), "build_demo", None)
+            if builder is not None:
+                builder(seed=seed, stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(
                 f"演示数据就绪：区划 {summary.areas}，机构 {summary.institutions}，"

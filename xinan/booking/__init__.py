@@ -1,0 +1,1 @@
+"""Booking: counsellor availability, appointments, vouchers (嘉心券), feedback."""

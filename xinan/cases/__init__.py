@@ -1,0 +1,1 @@
+"""The closed loop: cases, stages, tasks with due times, interventions, referrals, follow-ups."""

@@ -1,0 +1,1 @@
+"""The service network: sites, professionals (talent database), teams, trainings."""
