@@ -213,6 +213,7 @@ def execute(job: Job, worker: str) -> Job:
         # Its worker died on the last attempt it had.
         _end(job, worker, TaskResultStatus.FAILED, error=_interrupted())
         if give_up is not None:
+            job.refresh_from_db()
             give_up(job)
         return job
     Job.objects.filter(pk=job.pk).update(worker_ids=worker_ids)
@@ -237,6 +238,7 @@ def execute(job: Job, worker: str) -> Job:
         else:
             _end(job, worker, TaskResultStatus.FAILED, error=error)
             if give_up is not None:
+                job.refresh_from_db()
                 give_up(job)
     else:
         _end(job, worker, TaskResultStatus.SUCCESSFUL, value=normalize_json(value))
@@ -292,6 +294,6 @@ def run_now(result: TaskResult, worker: str = "inline") -> Job:
 def visible_to(user):
     """The jobs a user may see: their own; every job for a sysadmin."""
     qs = Job.objects.select_related("created_by")
-    if getattr(user, "is_superuser", False) or "sysadmin" in getattr(user, "roles", lambda: [])():
+    if user.is_superuser or "sysadmin" in user.roles():
         return qs
     return qs.filter(created_by=user)

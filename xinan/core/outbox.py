@@ -100,7 +100,7 @@ def emit_many(topic: str, payloads: Sequence[str | dict | events.Payload]) -> li
         fastsql.copy_rows(
             Delivery._meta.db_table,
             DELIVERY_COLUMNS,
-            [(pk, c.name, "bulk", "pending", 0, now_db, "", "") for c in owed for pk in ids],
+            [(pk, c.name, "bulk", "pending", 0, now_db, "", "") for pk in ids for c in owed],
         )
         bus.publish(BULK_TOPIC)
     bus.publish(topic)

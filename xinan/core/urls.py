@@ -12,4 +12,5 @@ urlpatterns = [
     path("break-glass/", views.break_glass_reviews, name="break_glass_reviews"),
     path("break-glass/<int:pk>/review/", views.break_glass_review, name="break_glass_review"),
     path("areas/import/", views.area_import, name="area_import"),
+    path("jobs/", views.job_list, name="jobs"),
 ]

@@ -37,12 +37,15 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
-from xinan.core import bus, events, schedule
+from xinan.core import audit, bus, events, schedule
 from xinan.core.lib import fastsql
 from xinan.core.models import Delivery, OutboxEvent, SweepRun
 
 log = logging.getLogger(__name__)
+
+audit.register_action("core.delivery.retry", gettext_lazy("重新投递搁置的事件"))
 
 LANES = ("critical", "default", "bulk", "sweeps", "jobs")
 DELIVERY_LANES = ("critical", "default", "bulk")
@@ -319,6 +322,31 @@ def deliver(
     return result
 
 
+def retry_parked(deliveries, *, actor) -> int:
+    """Give parked deliveries (a queryset) another round of attempts, now; audited."""
+    with transaction.atomic():
+        ids = list(deliveries.filter(state="parked").values_list("pk", flat=True))
+        n = Delivery.objects.filter(pk__in=ids, state="parked").update(
+            state="pending",
+            attempts=0,
+            available_at=timezone.now(),
+            leased_by="",
+            leased_until=None,
+        )
+        for pk in ids:
+            audit.record(
+                "core.delivery.retry", actor=actor, object_type="core.delivery", object_id=pk
+            )
+        for lane in set(Delivery.objects.filter(pk__in=ids).values_list("lane", flat=True)):
+            bus.publish("bulk" if lane == "bulk" else _lane_wakeup(lane))
+    return n
+
+
+def _lane_wakeup(lane: str) -> str:
+    topics = lane_topics(lane)
+    return topics[0] if topics else lane
+
+
 _by_name: dict[str, events.Consumer] = {}
 
 
@@ -412,7 +440,6 @@ class Sweeper:
         except Exception:  # noqa: BLE001 — recorded on the run; the next slot tries again
             log.exception("worker: sweep %s failed", sweep.name)
             error = traceback.format_exc()[-4000:]
-            close_old_connections()
         finally:
             self.leases.release(table, f"sweep:{sweep.name}")
         SweepRun.objects.filter(pk=run.pk).update(

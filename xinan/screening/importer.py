@@ -148,7 +148,7 @@ def start(job: ImportJob) -> None:
 
 def _give_up(job) -> None:
     """The import job failed for good: say so, with what was done (committed chunks stay)."""
-    ImportJob.objects.filter(pk=job.args[0]).exclude(status=ImportStatus.DONE).update(
+    ImportJob.objects.filter(pk=job.args[0], status=ImportStatus.RUNNING).update(
         status=ImportStatus.FAILED,
         error=job.last_error or _("导入中断"),
         finished_at=timezone.now(),
