@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from xinan.core.models import Area, AuditEntry, BreakGlassGrant, Institution
+from xinan.core.models import AccessGrant, Area, AuditEntry, Institution
 
 
 @admin.register(Area)
@@ -39,6 +39,15 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     search_fields = ["actor_label", "object_id", "action"]
 
 
-@admin.register(BreakGlassGrant)
-class BreakGlassGrantAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "person_id", "expires_at", "review_outcome"]
+@admin.register(AccessGrant)
+class AccessGrantAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "grantee",
+        "person_id",
+        "source",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = ["kind"]

@@ -176,9 +176,9 @@ def _result_or_404(request, pk):
         raise Http404 from None
     person = _own_person(request)
     if pk in request.session.get(RESULTS_SESSION_KEY, []):
-        a = Assessment.objects.filter(pk=pk).first()
+        a = Assessment.objects.filter(pk=pk).first()  # scope: a result this session submitted
     elif person is not None:
-        a = Assessment.objects.filter(pk=pk, person=person).first()
+        a = Assessment.objects.filter(pk=pk, person=person).first()  # scope: the resident's own
     else:
         a = None
     if a is None:
