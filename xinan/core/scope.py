@@ -229,12 +229,13 @@ def _rules(user, *, include_grants: bool = True) -> list:
     """The rules by which this user reaches people, cheapest check first."""
     if not user.is_authenticated:
         return []
-    mine = reaches(user)
-    rules: list = [_AreaRule(r) for r in mine if r.area_prefix is not None]
-    rules += [_InstitutionRule(r) for r in mine if r.institution_id is not None]
-    if include_grants:
-        rules.append(_GRANTS)
-    return rules
+    cached = getattr(user, "_scope_rules", None)
+    if cached is None:
+        mine = reaches(user)
+        cached = [_AreaRule(r) for r in mine if r.area_prefix is not None]
+        cached += [_InstitutionRule(r) for r in mine if r.institution_id is not None]
+        user._scope_rules = cached
+    return [*cached, _GRANTS] if include_grants else cached
 
 
 def persons(user, *, include_grants: bool = True) -> QuerySet:
@@ -318,8 +319,13 @@ def detail_for(user, person, domain: str = "screening") -> Detail:
     if domain not in DOMAINS:
         raise ValueError(f"unknown detail domain {domain!r}; known: {', '.join(DOMAINS)}")
     probe = _Probe(user, person)
+    # No rule gives more than the user's best role in the domain: stop once that is reached,
+    # so a person in the user's own area costs no institution or grant query.
+    ceiling = max((r.detail_in(domain) for r in reaches(user)), default=Detail.NONE)
     best = Detail.NONE
     for rule in _rules(user):
+        if best >= ceiling:
+            break
         if rule.admits(probe):
             best = max(best, rule.detail(probe, domain))
     return best

@@ -291,3 +291,14 @@ def test_the_migration_turns_break_glass_rows_into_grants(areas, person_a, other
     )
     assert grant.expires_at == expires and grant.is_active()
     assert scope.get_person(other_grid_worker, person_a.pk) == person_a
+
+
+def test_the_checks_cost_no_query_for_a_person_in_the_users_own_area(
+    django_assert_num_queries, grid_worker, person_a
+):
+    scope.reaches(grid_worker)  # memberships: read once per request
+    with django_assert_num_queries(0):
+        assert scope.detail_for(grid_worker, person_a) == scope.Detail.ATTENTION
+    # The indexed fetch runs through fastsql, outside Django's query log: nothing else runs.
+    with django_assert_num_queries(0):
+        assert scope.find_person(grid_worker, id_number_hash=crypto.lookup_hash(person_a.id_number))
