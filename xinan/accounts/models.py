@@ -54,6 +54,8 @@ class User(AbstractUser):
     # The last accepted TOTP time step: a code is good once, not for its whole window.
     totp_last_step = models.BigIntegerField(null=True, blank=True, editable=False)
     failed_logins = models.PositiveIntegerField(default=0)
+    # Wrong second-factor codes since the last right one: a right password does not reset it.
+    totp_failures = models.PositiveIntegerField(default=0, editable=False)
     locked_until = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()

@@ -6,10 +6,11 @@ import datetime as dt
 import hmac
 
 import pyotp
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -281,6 +282,36 @@ def verify_totp(user: User, code: str, *, now: dt.datetime | None = None) -> boo
                 user.totp_last_step = step
             return bool(accepted)
     return False
+
+
+def check_second_factor(user: User, code: str, *, now: dt.datetime | None = None) -> None:
+    """The login's second step: a right code, or AccountError. Wrong codes are counted and
+    audited; after LOGIN_MAX_FAILURES of them the account is locked like a password lockout."""
+    now = now or timezone.now()
+    if user.is_locked(now):
+        raise AccountError(_locked_message(user.locked_until, now))
+    if verify_totp(user, code, now=now):
+        if user.totp_failures:
+            User.objects.filter(pk=user.pk).update(totp_failures=0)
+            user.totp_failures = 0
+        return
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(totp_failures=F("totp_failures") + 1)
+        user.refresh_from_db(fields=["totp_failures"])
+        audit.record("accounts.totp.failed", user, actor=None, changed_fields=["totp_failures"])
+        if user.totp_failures >= settings.LOGIN_MAX_FAILURES:
+            until = now + dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+            User.objects.filter(pk=user.pk).update(totp_failures=0, locked_until=until)
+            user.locked_until = until
+            audit.record("accounts.totp.locked", user, actor=None, changed_fields=["locked_until"])
+    if user.is_locked(now):  # raised after the commit: the count and the lock are kept
+        raise AccountError(_locked_message(user.locked_until, now))
+    raise AccountError(_("动态口令不正确，请重新输入"))
+
+
+def _locked_message(until: dt.datetime, now: dt.datetime) -> str:
+    minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+    return _("动态口令错误次数过多，账号已锁定，请%(minutes)d分钟后再试") % {"minutes": minutes}
 
 
 def confirm_totp(user: User, code: str) -> None:
