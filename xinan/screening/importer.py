@@ -27,7 +27,7 @@ from xinan.core import audit, bus, scope
 from xinan.core.lib import crypto, idnumber, spreadsheet, uploads
 from xinan.core.lib.background import run_in_background
 from xinan.core.models import AuditEntry, OutboxEvent
-from xinan.screening import services
+from xinan.screening import files, services
 from xinan.screening.models import Assessment, ImportJob, ImportStatus, Mode
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,8 @@ class _Rejects:
     def __init__(self, job: ImportJob, head: list[str]):
         self.job = job
         self.path = import_dir() / f"{job.pk}-rejected.csv"
-        self.f = self.path.open("w", encoding="utf-8-sig", newline="")
+        # kept in memory (the upload's size is capped) and written encrypted on close
+        self.f = io.StringIO(newline="")
         self.w = spreadsheet.SafeWriter(self.f)
         self.w.writerow([*head, _("错误原因")])
         self.report: list[dict[str, Any]] = []
@@ -154,6 +155,8 @@ class _Rejects:
             self.report.append({"line": line, "message": message})
 
     def close(self) -> None:
+        if self.count:
+            self.path = files.write_encrypted(self.path, self.f.getvalue())
         self.f.close()
 
 

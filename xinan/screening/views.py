@@ -12,7 +12,7 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +24,7 @@ from xinan.core import services as core_services
 from xinan.core.lib import crypto, idnumber, spreadsheet
 from xinan.people import services as people_services
 from xinan.people.models import ConsentKind
-from xinan.screening import advice, campaigns, importer, services
+from xinan.screening import advice, campaigns, files, importer, services
 from xinan.screening.forms import CampaignForm, ImportForm, InterviewForm, PaperForm
 from xinan.screening.models import Campaign, ImportJob, Mode
 
@@ -720,13 +720,8 @@ def import_status(request, pk):
 
 @login_required
 def import_rejected(request, pk):
-    _staff(request.user)
-    job = _job_or_404(request, pk)
-    if not job.rejected_path or not Path(job.rejected_path).exists():
-        raise Http404
-    return FileResponse(
-        open(job.rejected_path, "rb"),  # noqa: SIM115 — FileResponse closes it
-        as_attachment=True,
-        filename=f"rejected-{job.pk}.csv",
-        content_type="text/csv; charset=utf-8",
-    )
+    # the uploader, or an area admin above the uploader's areas; each download audited
+    job, content = files.rejected_for_download(request.user, pk)
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rejected-{job.pk}.csv"'
+    return response
