@@ -200,6 +200,7 @@ def result(request, pk):
         sites=sites,
         sites_by_phone=any(s.phone for s in sites),
         sites_online=any(s.booking_url for s in sites),
+        bookable_site=next((s for s in sites if s.bookable), None),
         booking_url=help_here["booking_url"],
     )
     return render(request, "screening/result.html", context)
