@@ -176,6 +176,9 @@ class Patient(models.Model):
     def audit_area_code(self) -> str:
         return self.person.home_area_id
 
+    def get_current_class_display(self) -> str:
+        return Classification(self.current_class).label if self.current_class else ""
+
     @property
     def high_risk(self) -> bool:
         return (self.current_risk or 0) >= 3

@@ -95,6 +95,15 @@ def related(user, queryset: QuerySet, *, path: str = "patient") -> QuerySet:
     return queryset.filter(q)
 
 
+def reports(user) -> QuerySet:
+    """New-diagnosis reports for residents of the user's service area (territorial)."""
+    from xinan.smd.models import DiagnosisReport
+
+    return DiagnosisReport.objects.filter(
+        _prefix_q(reach(user).record_prefixes, "person__home_area__code")
+    )
+
+
 def detail(user, patient) -> SmdDetail:
     r = reach(user)
     area = patient.person.home_area_id
