@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from xinan.core.lib.phone import mask_in_text
+
 
 class AreaLevel(models.TextChoices):
     CITY = "city", _("市")
@@ -191,6 +193,31 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit entries cannot be deleted")
+
+    # What the log shows: the action's label, the object's kind by name, and labels and
+    # reasons with any phone number masked (sysadmins read the log; they see no phones).
+    @property
+    def action_label(self) -> str:
+        from xinan.core import audit
+
+        return audit.action_label(self.action)
+
+    @property
+    def object_label(self) -> str:
+        from django.apps import apps
+
+        try:
+            return str(apps.get_model(self.object_type)._meta.verbose_name)
+        except (LookupError, ValueError):
+            return self.object_type
+
+    @property
+    def actor_display(self) -> str:
+        return mask_in_text(self.actor_label)
+
+    @property
+    def reason_display(self) -> str:
+        return mask_in_text(self.reason)
 
 
 class OutboxQuerySet(models.QuerySet):

@@ -1,11 +1,9 @@
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +14,7 @@ from xinan.core import scope, services
 from xinan.core import workbench as workbench_sections
 from xinan.core.decorators import role_required
 from xinan.core.forms import AreaImportForm, AuditFilterForm, GrantReviewForm, GrantRevokeForm
+from xinan.core.lib import spreadsheet, uploads
 from xinan.core.models import Area, AuditEntry, GrantKind
 
 
@@ -133,15 +132,9 @@ def audit_log(request):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def audit_export(request):
     qs, _form = _audit_queryset(request)
-    writer = csv.writer(_Echo())
     header = [
         _("时间"),
         _("操作人"),
@@ -155,25 +148,21 @@ def audit_export(request):
     ]
 
     def rows():
-        yield "\ufeff" + writer.writerow(header)  # BOM so Excel opens UTF-8 correctly
+        yield header
         for e in qs.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    timezone.localtime(e.at).isoformat(timespec="seconds"),
-                    e.actor_label,
-                    e.action,
-                    e.object_type,
-                    e.object_id,
-                    e.area_code,
-                    " ".join(e.changed_fields),
-                    e.reason,
-                    e.ip_address or "",
-                ]
-            )
+            yield [
+                timezone.localtime(e.at).isoformat(timespec="seconds"),
+                e.actor_label,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.area_code,
+                " ".join(e.changed_fields),
+                e.reason,
+                e.ip_address or "",
+            ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="audit.csv"'
-    return response
+    return spreadsheet.csv_response(rows(), "audit.csv")
 
 
 @role_required("area_admin")
@@ -230,20 +219,13 @@ def area_import(request):
     form = AreaImportForm(request.POST or None, request.FILES or None)
     errors, result = [], None
     if request.method == "POST" and form.is_valid():
-        raw = form.cleaned_data["file"].read()
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                text = raw.decode("gb18030")
-            except UnicodeDecodeError:
-                text = None
-                errors = [_("无法识别文件编码，请另存为 UTF-8 CSV")]
-        if text is not None:
-            try:
-                result = services.import_areas(text, actor=request.user)
-            except services.AreaImportError as exc:
-                errors = exc.errors
+            text = uploads.decode(form.cleaned_data["file"].read())
+            result = services.import_areas(text, actor=request.user)
+        except uploads.UnreadableFile as exc:
+            errors = [exc.message]
+        except services.AreaImportError as exc:
+            errors = exc.errors
     roots = Area.objects.filter(parent__isnull=True).annotate(n=Count("children"))
     return render(
         request,

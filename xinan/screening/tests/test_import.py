@@ -82,7 +82,7 @@ def test_it_serves_the_rejected_rows_to_fix_and_reupload(client, grid_worker, pe
     upload(client, csv_file(rows_for(person_a, person_b)))
     job = ImportJob.objects.get()
     response = client.get(reverse("screening:import_rejected", args=[job.pk]))
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    text = response.content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == [*HEADER, "错误原因"]
     assert len(rows) == 6
