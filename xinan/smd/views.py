@@ -147,6 +147,7 @@ def patient_detail(request, pk):
     patient = visibility.get_patient(request.user, pk)
     audit.record("smd.patient.view", patient, actor=request.user)
     follow_ups = list(patient.follow_ups.prefetch_related("drugs").select_related("doctor")[:20])
+    # scope: alerts of a patient opened through visibility.get_patient
     alerts = Alert.objects.filter(person_id=patient.person_id).active()[:5]
     return render(
         request,
@@ -373,6 +374,7 @@ def emergency_new(request, pk):
     alert_id = request.POST.get("alert") or request.GET.get("alert")
     if alert_id:
         # Only an alert about this same patient can be linked.
+        # scope: an alert of a patient opened through visibility.get_patient
         alert = Alert.objects.filter(pk=alert_id, person_id=patient.person_id).first()
         if alert is None:
             raise Http404
