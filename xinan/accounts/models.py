@@ -31,6 +31,11 @@ class Role(models.TextChoices):
     PSYCHIATRIST = "psychiatrist", _("精神科医生")
     CRISIS_WORKER = "crisis_worker", _("危机干预员")
     AREA_ADMIN = "area_admin", _("区域管理员")
+    # The village's 精神卫生综合管理小组 liaison roles (严重精神障碍 2018 规范).
+    ZONGZHI = "zongzhi", _("综治专干")
+    POLICE = "police", _("社区民警")
+    CIVIL_AFFAIRS = "civil_affairs", _("民政专干")
+    DISABILITY_LIAISON = "disability_liaison", _("残联专职委员")
     SYSADMIN = "sysadmin", _("系统管理员")
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from xinan.core.models import Area, AuditEntry, BreakGlassGrant, Institution
+from xinan.core.models import AccessGrant, Area, AuditEntry, Institution
 
 
 @admin.register(Area)
@@ -65,6 +65,15 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         return entry.reason_display
 
 
-@admin.register(BreakGlassGrant)
-class BreakGlassGrantAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "person_id", "expires_at", "review_outcome"]
+@admin.register(AccessGrant)
+class AccessGrantAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "grantee",
+        "person_id",
+        "source",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = ["kind"]
