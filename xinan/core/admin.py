@@ -41,4 +41,9 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(BreakGlassGrant)
 class BreakGlassGrantAdmin(ReadOnlyAdmin):
+    """Sysadmins see that a grant was opened and reviewed, not whose record it opened nor the
+    reason (person-level, possibly clinical: the area admins above the person review it)."""
+
     list_display = ["created_at", "user", "person_id", "expires_at", "review_outcome"]
+    exclude = ["person", "reason", "review_note"]
+    readonly_fields = ["person_id"]
