@@ -37,7 +37,9 @@ def build(world: World) -> None:
     )
     world.add(
         "consent",
-        Consent.objects.create(person=person, kind="assessment", granted=True, recorded_by=world.staff),
+        Consent.objects.create(
+            person=person, kind="assessment", granted=True, recorded_by=world.staff
+        ),
     )
     world.add(
         "grant",
@@ -50,7 +52,9 @@ def build(world: World) -> None:
         ),
     )
     world.secret("外区紧急理由XH")
-    world.watch("records of the other district", Person.objects.filter(home_area__code__startswith="310104"))
+    world.watch(
+        "records of the other district", Person.objects.filter(home_area__code__startswith="310104")
+    )
     world.watch("its consents", Consent.objects.filter(person=person))
     world.watch("its grants", BreakGlassGrant.objects.filter(person=person))
 
