@@ -32,3 +32,7 @@ class GrantReviewForm(forms.Form):
         label=_("审核结论"), choices=[("justified", _("合理")), ("unjustified", _("不合理"))]
     )
     note = forms.CharField(label=_("审核意见"), required=False, max_length=500)
+
+
+class GrantRevokeForm(forms.Form):
+    reason = forms.CharField(label=_("撤销理由"), max_length=500)

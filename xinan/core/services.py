@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from xinan.core import audit, scope
 from xinan.core.lib import uploads
-from xinan.core.models import LEVEL_PARENT, LEVEL_PREFIX_LENGTH, Area, AreaLevel, Institution
+from xinan.core.models import LEVEL_PARENT, LEVEL_PREFIX_LENGTH, Area, AreaLevel
 
 LEVEL_ALIASES = {
     "city": AreaLevel.CITY,
@@ -252,21 +252,12 @@ def retire_area(area: Area, *, on: dt.date, actor) -> None:
 # ---------------------------------------------------------------- where help is
 
 
-def service_sites(area_code: str, limit: int = 10) -> list[Institution]:
-    """Institutions nearest in the area tree: the village first, then the town, the district."""
-    if not area_code:
-        return []
-    sites: list[Institution] = []
-    for n in (12, 9, 6):
-        if len(area_code) < n:
-            continue
-        found = Institution.objects.filter(area__code__startswith=area_code[:n]).exclude(
-            pk__in=[s.pk for s in sites]
-        )
-        sites.extend(found.select_related("area")[: limit - len(sites)])
-        if len(sites) >= limit:
-            break
-    return sites
+def service_sites(area_code: str, limit: int = 10) -> list:
+    """Service sites nearest the home in the area tree (the village first, then the town, the
+    district), each marked `open_now`: the network app's sites (xinan/network/services.py)."""
+    from xinan.network.services import sites_near_home
+
+    return sites_near_home(area_code, limit=limit)
 
 
 def nearest_help(area_code: str) -> dict[str, str]:

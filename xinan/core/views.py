@@ -13,9 +13,9 @@ import xinan
 from xinan.core import scope, services
 from xinan.core import workbench as workbench_sections
 from xinan.core.decorators import role_required
-from xinan.core.forms import AreaImportForm, AuditFilterForm, GrantReviewForm
+from xinan.core.forms import AreaImportForm, AuditFilterForm, GrantReviewForm, GrantRevokeForm
 from xinan.core.lib import spreadsheet, uploads
-from xinan.core.models import Area, AuditEntry, BreakGlassGrant
+from xinan.core.models import Area, AuditEntry, GrantKind
 
 
 @require_GET
@@ -75,9 +75,11 @@ def workbench(request):
         .annotate(n=Count("pk"))
         .order_by("tags__code")
     )
-    pending_reviews = scope.within_admin_areas(
-        user, BreakGlassGrant.objects.filter(reviewed_at__isnull=True)
-    ).count()
+    pending_reviews = (
+        scope.grants_in_admin_areas(user)
+        .filter(kind=GrantKind.BREAK_GLASS, reviewed_at__isnull=True)
+        .count()
+    )
     return render(
         request,
         "core/workbench.html",
@@ -165,15 +167,17 @@ def audit_export(request):
 
 @role_required("area_admin")
 def break_glass_reviews(request):
-    grants = scope.within_admin_areas(
-        request.user, BreakGlassGrant.objects.select_related("user", "person")
-    )
+    """Break-the-glass grants to review, and every active access grant in the admin's areas
+    (break-the-glass, referrals, case assignments) with a way to revoke it."""
+    grants = scope.grants_in_admin_areas(request.user)
+    glass = grants.filter(kind=GrantKind.BREAK_GLASS)
     return render(
         request,
         "core/break_glass_reviews.html",
         {
-            "pending": grants.filter(reviewed_at__isnull=True),
-            "reviewed": grants.filter(reviewed_at__isnull=False)[:50],
+            "pending": glass.filter(reviewed_at__isnull=True),
+            "reviewed": glass.filter(reviewed_at__isnull=False)[:50],
+            "active": grants.active()[:200],
             "form": GrantReviewForm(),
         },
     )
@@ -189,6 +193,21 @@ def break_glass_review(request, pk):
         try:
             scope.review_grant(request.user, pk, **form.cleaned_data)
             messages.success(request, _("已审核"))
+        except scope.ScopeError as exc:
+            messages.error(request, exc.message)
+    return redirect("break_glass_reviews")
+
+
+@role_required("area_admin")
+@require_POST
+def access_grant_revoke(request, pk):
+    form = GrantRevokeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写撤销理由"))
+    else:
+        try:
+            scope.admin_revoke(request.user, pk, reason=form.cleaned_data["reason"])
+            messages.success(request, _("已撤销该访问授权"))
         except scope.ScopeError as exc:
             messages.error(request, exc.message)
     return redirect("break_glass_reviews")

@@ -443,6 +443,9 @@ def close_alert(alert: Alert, *, actor, reason: str, now: dt.datetime | None = N
         locked.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
         _event(locked, EventKind.CLOSED, actor=actor, note=reason)
         audit.record("crisis.alert.close", locked, actor=actor, changed_fields=["close_reason"])
+        outbox.emit(
+            "alert.closed", _alert_payload(locked, disposition=locked.disposition, reason=reason)
+        )
     return locked
 
 
@@ -619,6 +622,17 @@ def record_call(
                 alert=alert,
                 due_at=received_at + dt.timedelta(hours=callback_hours()),
             )
+        outbox.emit(
+            "call.logged",
+            {
+                "call_id": call.pk,
+                "person_id": call.person_id,
+                "risk": risk,
+                "topic": topic,
+                "area_code": area_code,
+                "alert_id": call.alert_id,
+            },
+        )
     return call
 
 

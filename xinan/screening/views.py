@@ -175,9 +175,9 @@ def _result_or_404(request, pk):
         raise Http404 from None
     person = _own_person(request)
     if pk in request.session.get(RESULTS_SESSION_KEY, []):
-        a = Assessment.objects.filter(pk=pk).first()
+        a = Assessment.objects.filter(pk=pk).first()  # scope: a result this session submitted
     elif person is not None:
-        a = Assessment.objects.filter(pk=pk, person=person).first()
+        a = Assessment.objects.filter(pk=pk, person=person).first()  # scope: the resident's own
     else:
         a = None
     if a is None:
@@ -200,6 +200,7 @@ def result(request, pk):
         sites=sites,
         sites_by_phone=any(s.phone for s in sites),
         sites_online=any(s.booking_url for s in sites),
+        bookable_site=next((s for s in sites if s.bookable), None),
         booking_url=help_here["booking_url"],
     )
     return render(request, "screening/result.html", context)

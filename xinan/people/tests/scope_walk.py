@@ -6,7 +6,7 @@ import datetime as dt
 from django.utils import timezone
 
 from xinan.core.lib import idnumber
-from xinan.core.models import BreakGlassGrant
+from xinan.core.models import AccessGrant
 from xinan.people.models import Consent, Person
 from xinan.testing import factories
 from xinan.testing.scope_walk import Hidden, Page, World
@@ -43,7 +43,7 @@ def build(world: World) -> None:
     )
     world.add(
         "grant",
-        BreakGlassGrant.objects.create(
+        AccessGrant.objects.create(
             user=world.staff,
             person=person,
             reason="外区紧急理由XH",
@@ -56,7 +56,7 @@ def build(world: World) -> None:
         "records of the other district", Person.objects.filter(home_area__code__startswith="310104")
     )
     world.watch("its consents", Consent.objects.filter(person=person))
-    world.watch("its grants", BreakGlassGrant.objects.filter(person=person))
+    world.watch("its grants", AccessGrant.objects.filter(person=person))
 
 
 URLS = {
