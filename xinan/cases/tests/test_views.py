@@ -145,10 +145,11 @@ def test_it_refuses_a_referral_without_consent_on_the_page(client, counsellor, s
     assert not Referral.objects.exists()
 
 
-def test_it_shows_the_inbox_and_accepts(client, counsellor, screened, mhc, mhc_psychiatrist):
+@pytest.fixture
+def referred(counsellor, screened, mhc):
     Consent.objects.create(person=screened.person, kind="data_sharing", granted=True)
     services.move_case(screened, to="identify", actor=counsellor, judgement="a", basis="b")
-    r = services.create_referral(
+    return services.create_referral(
         screened,
         actor=counsellor,
         to_institution=mhc,
@@ -156,6 +157,10 @@ def test_it_shows_the_inbox_and_accepts(client, counsellor, screened, mhc, mhc_p
         urgency="urgent",
         reason="需诊断",
     )
+
+
+def test_it_shows_the_inbox_and_accepts(client, counsellor, referred, mhc_psychiatrist):
+    r = referred
     _resp, html = page(client, mhc_psychiatrist, "/cases/referrals/?box=in")
     assert "张三" in html and "待接收" in html
     resp = client.post(f"/cases/referrals/{r.pk}/accept/")
@@ -166,17 +171,8 @@ def test_it_shows_the_inbox_and_accepts(client, counsellor, screened, mhc, mhc_p
     assert "已接收" in html
 
 
-def test_it_404s_a_referral_outside_scope(client, other_grid_worker, counsellor, screened, mhc):
-    Consent.objects.create(person=screened.person, kind="data_sharing", granted=True)
-    services.move_case(screened, to="identify", actor=counsellor, judgement="a", basis="b")
-    r = services.create_referral(
-        screened,
-        actor=counsellor,
-        to_institution=mhc,
-        direction="up",
-        urgency="routine",
-        reason="需诊断",
-    )
+def test_it_404s_a_referral_outside_scope(client, other_grid_worker, referred):
+    r = referred
     client.force_login(other_grid_worker)
     assert client.get(f"/cases/referrals/{r.pk}/").status_code == 404
     assert client.post(f"/cases/referrals/{r.pk}/accept/").status_code == 404
