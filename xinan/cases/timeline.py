@@ -126,11 +126,13 @@ def _loop(person, detail) -> list[Item]:
 
 
 def _grants(person) -> list[Item]:
-    from xinan.core.models import BreakGlassGrant
+    from xinan.core.models import AccessGrant
 
     return [
-        Item(g.created_at, "grant", _("紧急授权"), f"{g.user} · {g.reason[:40]}")
-        for g in BreakGlassGrant.objects.filter(person=person).select_related("user")[:LIMIT]
+        Item(g.created_at, "grant", g.get_kind_display(), f"{g.grantee} · {g.reason[:40]}")
+        for g in AccessGrant.objects.filter(person=person).select_related(
+            "to_user", "to_institution"
+        )[:LIMIT]
     ]
 
 

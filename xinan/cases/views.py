@@ -205,7 +205,7 @@ def _case_page(request, case: Case, **form_overrides):
         "person": case.person,
         "detail": detail,
         "show_scores": detail >= scope.Detail.SCORES,
-        "show_notes": detail >= scope.Detail.FULL,
+        "show_notes": services.may_read_notes(user, case.person),
         "may_act": case.is_open and services.may_work_on(user, case),
         "events": case.events.select_related("actor"),
         "tasks": case.tasks.select_related("assignee").order_by("status", "due_at"),

@@ -119,7 +119,9 @@ def test_it_identifies_from_the_page(client, counsellor, screened):
     assert screened.stage == "identify" and screened.judgement == "中度抑郁"
 
 
-def test_it_hides_session_notes_below_full_detail(client, counsellor, psychiatrist, screened):
+def test_it_shows_session_notes_only_at_full_case_notes_detail(
+    client, counsellor, grid_worker, psychiatrist, screened
+):
     services.move_case(screened, to="identify", actor=counsellor, judgement="a", basis="b")
     services.record_intervention(
         screened,
@@ -130,8 +132,10 @@ def test_it_hides_session_notes_below_full_detail(client, counsellor, psychiatri
         online=True,
         notes="谈及童年创伤",
     )
-    assert "谈及童年创伤" not in page(client, counsellor, f"/cases/{screened.pk}/")[1]
+    assert "谈及童年创伤" in page(client, counsellor, f"/cases/{screened.pk}/")[1]
     assert "谈及童年创伤" in page(client, psychiatrist, f"/cases/{screened.pk}/")[1]
+    html = page(client, grid_worker, f"/cases/{screened.pk}/")[1]
+    assert "谈及童年创伤" not in html and "不显示干预记录内容" in html
 
 
 def test_it_refuses_a_referral_without_consent_on_the_page(client, counsellor, screened, mhc):
