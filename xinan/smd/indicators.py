@@ -98,7 +98,7 @@ class Figures:
 
     @property
     def rates(self) -> dict[str, float | None]:
-        return {key: self.rate(num, den) for key, _, num, den in RATES}
+        return {key: self.rate(num, den) for key, _label, num, den in RATES}
 
     @property
     def prevalence(self) -> float | None:
