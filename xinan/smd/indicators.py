@@ -132,10 +132,8 @@ def standard_ok(dates: list[dt.date], start: dt.date, end: dt.date, registered_o
 
 def flags(prefix: str, start: dt.date, end: dt.date) -> dict[int, Flags]:
     """Per 在册 patient of the area, what they count towards in [start, end]."""
-    patients = dict(registered(prefix, end).values_list("pk", _("person__home_area_id")))
-    registered_on = dict(
-        Patient.objects.filter(pk__in=patients).values_list("pk", _("registered_on"))
-    )
+    patients = dict(registered(prefix, end).values_list("pk", "person__home_area_id"))
+    registered_on = dict(Patient.objects.filter(pk__in=patients).values_list("pk", "registered_on"))
     result = {pk: Flags(area=area) for pk, area in patients.items()}
     by_patient: dict[int, list[dict]] = defaultdict(list)
     for f in (
