@@ -21,7 +21,7 @@ from xinan.smd.models import (
     Trigger,
 )
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 RISK_CHOICES = [(level, text) for level, text in RISK_DEFINITIONS.items()]
 
 
@@ -163,6 +163,7 @@ class FollowUpForm(forms.ModelForm):
             self.fields[name].initial = 0
         _chinese_empty(self)
         _dates(self)
+        self.fields["override_class"].choices = [("", _("按规范判定")), *Classification.choices[:3]]
 
     def clean(self):
         cleaned = super().clean()

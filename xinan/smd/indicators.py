@@ -63,6 +63,8 @@ RATES = [  # key, label, numerator, denominator
     ("stable_rate", _("病情稳定率"), "stable", "home_managed"),
     ("exam_rate", _("体检率"), "examined", "registered"),
 ]
+# The rate shown under each count in the table (a count without one shows none).
+RATE_BY_MEASURE = {num: key for key, _label, num, _den in RATES}
 
 
 def _conf(name: str, default: int) -> int:
