@@ -56,11 +56,25 @@ def test_it_404s_outside_scope_for_follow_ups_and_emergencies(client, doctor, do
     assert not f.override_class and e.completed_at is None
 
 
-@pytest.mark.parametrize("name", ["smd:worklist", "smd:reports", "smd:register",
-                                  "smd:indicators", "smd:indicator_patients"])  # fmt: skip
-def test_it_404s_for_roles_without_smd_work(client, counsellor, name):
+@pytest.mark.parametrize("name", ["smd:reports", "smd:register", "smd:indicators",
+                                  "smd:indicator_patients"])  # fmt: skip
+def test_it_404s_for_roles_without_smd_record_work(client, counsellor, name):
     client.force_login(counsellor)
     assert client.get(reverse(name)).status_code == 404
+
+
+def test_it_404s_for_users_who_see_nothing_of_the_registry(client, resident_user, sysadmin):
+    for user in (resident_user, sysadmin):
+        client.force_login(user)
+        assert client.get(reverse("smd:worklist")).status_code == 404
+
+
+def test_a_counsellor_sees_the_flag_list_as_the_gate_decides(client, counsellor, patient_a):
+    """The gate's smd column gives counsellors ATTENTION: the flag list, not the record."""
+    client.force_login(counsellor)
+    page = client.get(reverse("smd:worklist")).content.decode()
+    assert patient_a.person.name in page and "精神分裂症" not in page
+    assert client.get(reverse("smd:patient", args=[patient_a.pk])).status_code == 404
 
 
 def test_the_village_team_sees_existence_and_risk_flag_only(
@@ -84,6 +98,19 @@ def test_the_other_town_team_sees_nothing(client, doctor, patient_a, areas):
     police_b = factories.staff("police", area=areas["village_b"], username="police_b")
     client.force_login(police_b)
     assert patient_a.person.name not in client.get(reverse("smd:worklist")).content.decode()
+
+
+def test_an_access_grant_opens_the_record_to_another_doctor(client, doctor_b, patient_a):
+    from xinan.core import scope
+
+    client.force_login(doctor_b)
+    url = reverse("smd:patient", args=[patient_a.pk])
+    assert client.get(url).status_code == 404
+    scope.grant_access(
+        patient_a.person, to_user=doctor_b, kind="referral", reason="转诊接收，需查看随访记录",
+        source="test", expires_at=timezone.now() + dt.timedelta(hours=2), actor=doctor_b,
+    )  # fmt: skip
+    assert client.get(url).status_code == 200
 
 
 def test_the_district_psychiatrist_sees_the_record(client, psychiatrist, patient_a):
