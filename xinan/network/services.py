@@ -278,7 +278,9 @@ def find_sites(
         distances = {pk: d for d, pk in ranked}
         qs = qs.filter(pk__in=distances)
     elif home:
-        nearness = [When(area__code__startswith=home[:n], then=Value(i)) for i, n in ((0, 12), (1, 9))]
+        nearness = [
+            When(area__code__startswith=home[:n], then=Value(i)) for i, n in ((0, 12), (1, 9))
+        ]
         qs = qs.annotate(near=Case(*nearness, default=Value(9), output_field=IntegerField()))
         qs = qs.order_by("near", "site_type", "name")
     sites = list(
