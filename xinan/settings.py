@@ -157,6 +157,11 @@ PLATFORM_NAME = env_str("XINAN_PLATFORM_NAME", "心安")
 NATIONAL_HOTLINE = env_str("XINAN_NATIONAL_HOTLINE", "12356")
 # Where residents book a counsellor when their area sets no booking link of its own.
 BOOKING_URL = env_str("XINAN_BOOKING_URL", "")
+
+# Uploaded tables (screening imports, the area tree): refused above this size, before reading.
+MAX_UPLOAD_MB = env_int("XINAN_MAX_UPLOAD_MB", 20)
+# Uploaded import files and rejected-rows files are deleted this many days after upload.
+IMPORT_RETENTION_DAYS = env_int("XINAN_IMPORT_RETENTION_DAYS", 30)
 # Crisis alerts: minutes to acknowledge per level before escalation, the consumer's poll interval.
 CRISIS_ACK_MINUTES = {
     "red": env_int("XINAN_CRISIS_ACK_RED", 5),

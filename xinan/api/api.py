@@ -5,7 +5,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import django_auth
 
-from xinan.api.auth import BearerToken
+from xinan.api.auth import BearerToken, TwoFactorRequired
 
 api = NinjaAPI(
     title="心安 xinan API",
@@ -18,6 +18,18 @@ api = NinjaAPI(
 
 @api.exception_handler(AuthenticationError)
 def unauthorised(request, exc):
+    if isinstance(exc, TwoFactorRequired):
+        return api.create_response(
+            request,
+            {
+                "detail": _(
+                    "本平台要求工作人员启用两步验证：请令牌所代表的用户先登录网页完成两步验证设置，"
+                    "之后令牌即可使用"
+                ),
+                "code": "two_factor_required",
+            },
+            status=403,
+        )
     return api.create_response(request, {"detail": _("未登录或令牌无效")}, status=401)
 
 

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from xinan.core.lib import uploads
 from xinan.core.models import Area
 from xinan.people.models import PopulationTag
 from xinan.screening import services
@@ -116,7 +117,7 @@ class CampaignForm(forms.Form):
 
 class ImportForm(forms.Form):
     instrument = forms.ChoiceField(label=_("量表"))
-    file = forms.FileField(label=_("文件（.xlsx 或 .csv）"))
+    file = forms.FileField(label=_("文件（.xlsx、.csv 或 Unicode 文本）"))
     site = forms.CharField(label=_("地点"), max_length=200, required=False)
 
     def __init__(self, *args, **kwargs):
@@ -124,8 +125,9 @@ class ImportForm(forms.Form):
         self.fields["instrument"].choices = services.instrument_choices()
 
     def clean_file(self):
+        # size (XINAN_MAX_UPLOAD_MB), a real .xlsx, a text encoding we read: before any row
         f = self.cleaned_data["file"]
-        name = f.name.lower()
-        if not (name.endswith(".xlsx") or name.endswith(".csv")):
-            raise forms.ValidationError(_("只支持 .xlsx 或 .csv 文件"))
+        problem = uploads.upload_problem(f, kinds=("xlsx", "csv", "txt"))
+        if problem:
+            raise forms.ValidationError(problem)
         return f
