@@ -230,7 +230,8 @@ def _create_alert(
         data={**(data or {}), "routed_area": first.area_code if first else ""},
         source=source_key,
     )
-    audit.record("crisis.alert.raise", alert, actor=actor, reason=summary[:200])
+    # the audit log (read by sysadmins) names the summary, never its text (encrypted on the alert)
+    audit.record("crisis.alert.raise", alert, actor=actor, changed_fields=["summary"])
     outbox.emit("alert.raised", _alert_payload(alert))
     return alert
 
@@ -248,7 +249,7 @@ def _repeat(alert: Alert, *, actor, level, summary, source_key, data, now) -> No
             fields.append("ack_deadline")
     alert.save(update_fields=fields)
     _event(alert, EventKind.REPEATED, actor=actor, note=summary, data=data, source=source_key)
-    audit.record("crisis.alert.repeat", alert, actor=actor, reason=summary[:200])
+    audit.record("crisis.alert.repeat", alert, actor=actor, changed_fields=["summary"])
 
 
 def process_assessment_event(
@@ -443,7 +444,10 @@ def close_alert(alert: Alert, *, actor, reason: str, now: dt.datetime | None = N
         locked.close_reason = reason
         locked.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
         _event(locked, EventKind.CLOSED, actor=actor, note=reason)
-        audit.record("crisis.alert.close", locked, actor=actor, reason=reason)
+        audit.record("crisis.alert.close", locked, actor=actor, changed_fields=["close_reason"])
+        outbox.emit(
+            "alert.closed", _alert_payload(locked, disposition=locked.disposition, reason=reason)
+        )
     return locked
 
 
@@ -669,6 +673,17 @@ def record_call(
                 alert=alert,
                 due_at=received_at + dt.timedelta(hours=callback_hours()),
             )
+        outbox.emit(
+            "call.logged",
+            {
+                "call_id": call.pk,
+                "person_id": call.person_id,
+                "risk": risk,
+                "topic": topic,
+                "area_code": area_code,
+                "alert_id": call.alert_id,
+            },
+        )
     return call
 
 

@@ -22,7 +22,7 @@ from xinan.core import audit, scope
 from xinan.core.decorators import role_required
 from xinan.core.models import Area
 from xinan.crisis import forms, routing, selectors, services
-from xinan.crisis.models import AlertEvent, EventKind, Status
+from xinan.crisis.models import EventKind, Status
 
 crisis_only = role_required(selectors.CRISIS_ROLE)
 FEED_KINDS = [
@@ -56,7 +56,7 @@ def board(request):
     names = _area_names(a.area_code for a in active + closed)
     for a in active + closed:
         a.area_name = names.get(a.area_code, a.area_code or _("未知地点"))
-    last = AlertEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    last = selectors.latest_event_id()
     audit.record(
         "crisis.alert.list",
         actor=user,
@@ -87,15 +87,12 @@ def feed(request, since: int):
     the alert is.
     """
     user = request.user
-    visible = selectors.alerts(user)
     events = list(
-        AlertEvent.objects.filter(id__gt=since, kind__in=FEED_KINDS, alert__in=visible)
-        .select_related("alert")
-        .order_by("id")[:100]
+        selectors.feed_events(user, since, FEED_KINDS).select_related("alert").order_by("id")[:100]
     )
     last = events[-1].id if events else since
     if not events and since == 0:
-        last = AlertEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        last = selectors.latest_event_id()
     names = _area_names(e.alert.area_code for e in events)
     mine = [
         e.alert_id
@@ -103,7 +100,7 @@ def feed(request, since: int):
         if e.kind in (EventKind.RAISED, EventKind.ESCALATED) and e.alert.assigned_to_id == user.pk
     ]
     services.mark_delivered(mine, user=user)
-    unacked = visible.filter(status=Status.OPEN).count()
+    unacked = selectors.alerts(user).filter(status=Status.OPEN).count()
     return JsonResponse(
         {
             "last": last,

@@ -26,8 +26,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xinan.core import audit, jobs, outbox, scope
-from xinan.core.lib import crypto, fastsql, idnumber
-from xinan.screening import services, topics
+from xinan.core.lib import crypto, fastsql, idnumber, spreadsheet, uploads
+from xinan.screening import files, services, topics
 from xinan.screening.models import Assessment, ImportJob, ImportStatus, Mode
 
 log = logging.getLogger(__name__)
@@ -61,15 +61,22 @@ def template_xlsx(inst) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("录入"))
-    ws.append(header(inst))
+    ws.append(spreadsheet.safe_row(header(inst)))
     codes = wb.create_sheet(_("选项编码说明"))
-    codes.append([_("题号"), _("题目"), _("选项编码")])
+    codes.append(spreadsheet.safe_row([_("题号"), _("题目"), _("选项编码")]))
     for n, item in enumerate(inst.items, start=1):
         options = "；".join(f"{o[0]}={services.option_label(o)}" for o in item.options)
-        codes.append([n, services.item_text(item) or _("（未安装条目文本）"), options])
+        codes.append(
+            spreadsheet.safe_row([n, services.item_text(item) or _("（未安装条目文本）"), options])
+        )
     codes.append([])
     codes.append(
-        [_("说明"), _("测评日期格式 2026-01-31；每行一份问卷；同一人同一量表同一天只导入一次。")]
+        spreadsheet.safe_row(
+            [
+                _("说明"),
+                _("测评日期格式 2026-01-31；每行一份问卷；同一人同一量表同一天只导入一次。"),
+            ]
+        )
     )
     out = io.BytesIO()
     wb.save(out)
@@ -79,41 +86,14 @@ def template_xlsx(inst) -> bytes:
 # ---------------------------------------------------------------- reading, streamed
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def iter_rows(path: str | Path) -> Iterator[list[str]]:
-    """Rows of the first sheet or of the CSV, as strings, header included."""
-    path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        from python_calamine import CalamineWorkbook
-
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
-        for row in sheet.iter_rows():
-            yield [_cell(v) for v in row]
-    else:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            for row in csv.reader(f):
-                yield [c.strip() for c in row]
+    """Rows of the first sheet or of the CSV, as strings, header included; a file that cannot
+    be read raises uploads.UnreadableFile with a Chinese message (xinan/core/lib/uploads.py)."""
+    return uploads.table_rows(path)
 
 
 def count_rows(path: str | Path) -> int:
-    path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        from python_calamine import CalamineWorkbook
-
-        return max(0, CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).height - 1)
-    with path.open("rb") as f:
-        return max(0, sum(1 for line in f if line.strip()) - 1)
+    return uploads.count_table_rows(path)
 
 
 def parse_date(text: str) -> dt.date | None:
@@ -196,14 +176,16 @@ class _Rejects:
         chunk wrote after them go, as its rows will be read again)."""
         self.job = job
         self.path = import_dir() / f"{job.pk}-rejected.csv"
+        # kept in memory (the upload's size is capped) and written encrypted at each chunk
+        # (`checkpoint`) and on close
+        self.f = io.StringIO(newline="")
+        self.w = spreadsheet.SafeWriter(self.f)
         kept: list[list[str]] = []
-        if keep and self.path.exists():
-            with self.path.open(encoding="utf-8-sig", newline="") as f:
-                kept = list(csv.reader(f))[1 : keep + 1]
-        self.f = self.path.open("w", encoding="utf-8-sig", newline="")
-        self.w = csv.writer(self.f)
+        if keep and job.rejected_path and Path(job.rejected_path).exists():
+            text = files.read_rejected(job).decode("utf-8").lstrip(spreadsheet.BOM)
+            kept = list(csv.reader(io.StringIO(text)))[1 : keep + 1]
         self.w.writerow([*head, _("错误原因")])
-        self.w.writerows(kept)
+        csv.writer(self.f).writerows(kept)  # as written the first time (already made safe)
         self.report: list[dict[str, Any]] = list(job.report)[:REPORT_LIMIT] if keep else []
         self.count = keep
 
@@ -213,7 +195,17 @@ class _Rejects:
         if len(self.report) < REPORT_LIMIT:
             self.report.append({"line": line, "message": message})
 
+    def checkpoint(self) -> str:
+        """Write what is rejected so far (inside the chunk's transaction: a resume keeps the
+        first `rows_rejected` rows, so rows of a chunk that never committed are dropped);
+        returns the file's path, or "" when nothing was rejected."""
+        if not self.count:
+            return ""
+        self.path = files.write_encrypted(self.path, self.f.getvalue())
+        return str(self.path)
+
     def close(self) -> None:
+        self.checkpoint()
         self.f.close()
 
 
@@ -597,6 +589,7 @@ def _progress(job, counts, rejects) -> None:
         rows_skipped=counts["skipped"],
         rows_rejected=rejects.count,
         report=sorted(rejects.report, key=lambda r: r["line"]),
+        rejected_path=rejects.checkpoint(),
     )
     jobs.progress(counts["done"])
 

@@ -104,6 +104,36 @@ def test_a_worker_whose_lease_was_taken_over_commits_nothing(person_a, crisis_a)
     assert AlertEvent.objects.filter(kind="raised").count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_workers_claiming_at_once_share_the_deliveries_without_overlap():
+    """The worker's own claim, from four threads at once until nothing is left."""
+    pks = {emit(critical=item9()).pk for _ in range(200)}
+    won: dict[str, list[int]] = {}
+    errors: list[Exception] = []
+    start = threading.Barrier(4)
+
+    def work(name):
+        try:
+            start.wait()
+            mine = won.setdefault(name, [])
+            while batch := worker.claim("critical", name, limit=7):
+                mine.extend(c.event_id for c in batch)
+        except Exception as exc:  # noqa: BLE001 — collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    claimed = [pk for batch in won.values() for pk in batch]
+    assert len(claimed) == len(set(claimed)) == 200 and set(claimed) == pks
+    assert worker.claim("critical", "w5") == []
+
+
 def test_an_edited_rule_applies_from_the_next_event(person_a, person_b, crisis_a):
     """Rule objects are reused, but only while the rows are unchanged."""
     emit(person_id=person_a.pk, band="severe", total=22)

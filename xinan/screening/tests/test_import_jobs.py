@@ -1,6 +1,7 @@
 """The import as a durable job: killed mid-file it resumes after its last committed chunk with
 exactly the file's rows; a file that is gone fails clearly; earlier results stay earlier."""
 
+import contextlib
 import csv
 import datetime as dt
 from unittest import mock
@@ -46,13 +47,14 @@ def test_a_killed_import_resumes_after_its_last_committed_chunk(
             raise KeyboardInterrupt  # the process is killed: nothing below runs
         return real(*args)
 
-    with mock.patch.object(importer, "_lookups", side_effect=dies_in_the_third_chunk):
-        try:
-            jobs.run_next("doomed")
-        except KeyboardInterrupt:
-            pass
+    with (
+        mock.patch.object(importer, "_lookups", side_effect=dies_in_the_third_chunk),
+        contextlib.suppress(KeyboardInterrupt),
+    ):
+        jobs.run_next("doomed")
     job.refresh_from_db()
-    assert (job.status, job.rows_done, job.rows_imported, job.rows_rejected) == ("running", 6, 5, 1)
+    progress = (job.status, job.rows_done, job.rows_imported, job.rows_rejected)
+    assert progress == ("running", 6, 5, 1)
     assert Job.objects.get().status == "RUNNING"  # under the dead worker's lease
     later = timezone.now() + dt.timedelta(seconds=worker.lease_seconds() + 1)
     with time_machine.travel(later, tick=False):
