@@ -19,3 +19,10 @@ class CoreConfig(AppConfig):
         events.autodiscover()
         schedule.autodiscover()
         workbench.autodiscover()
+
+        from xinan.core import navigation
+
+        # imports and invitation runs, with their state (the page lists one's own jobs)
+        navigation.register(
+            _("后台任务"), "jobs", roles={"grid_worker", "area_admin", "sysadmin"}, order=90
+        )
