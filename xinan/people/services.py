@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from xinan.core import audit, scope
-from xinan.core.lib import crypto, idnumber
+from xinan.core.lib import areacode, crypto, idnumber
 from xinan.core.lib import phone as phone_lib
 from xinan.core.models import Area
 from xinan.people.models import Consent, Person, PopulationTag
@@ -175,7 +175,7 @@ def search(user, query: str = "", *, tag: str = "", area_code: str = "") -> Quer
     if tag:
         qs = qs.filter(tags__code=tag)
     if area_code and area_code.isdigit():
-        qs = qs.filter(home_area__code__startswith=area_code.rstrip("0") or area_code)
+        qs = qs.filter(home_area__code__startswith=areacode.significant(area_code))
     return qs
 
 
