@@ -1,7 +1,6 @@
 """Resident record verbs. Every write is one transaction with its audit row."""
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,7 +210,3 @@ def record_consent(person: Person, *, kind: str, granted: bool, actor) -> Consen
         )
         audit.record("people.consent.record", person, actor=actor, changed_fields=[kind])
     return consent
-
-
-def tags_by_code(codes: Iterable[str]) -> tuple[PopulationTag, ...]:
-    return tuple(PopulationTag.objects.filter(code__in=list(codes)))
