@@ -29,8 +29,8 @@ def _person(request):
 
 
 def _counsellor_or_404(pk):
-    user = get_object_or_404(get_user_model(), pk=pk, availability__active=True)
-    return user
+    users = get_user_model().objects.filter(availability__active=True).distinct()
+    return get_object_or_404(users, pk=pk)
 
 
 def _by_day(slot_list):
