@@ -44,7 +44,7 @@ def build(world: World) -> None:
     world.add(
         "grant",
         AccessGrant.objects.create(
-            user=world.staff,
+            to_user=world.staff,
             person=person,
             reason="外区紧急理由XH",
             expires_at=timezone.now() + dt.timedelta(hours=4),
