@@ -5,8 +5,7 @@ see the approval queue on their workbench). Idempotent."""
 from xinan.accounts import services
 from xinan.accounts.models import Membership, Role, User
 from xinan.core.models import Area
-
-DEMO_PASSWORD = "Xinan2026demo"
+from xinan.people.demo import DEMO_PASSWORD
 
 
 def build_demo(*, seed: int, stdout) -> None:
