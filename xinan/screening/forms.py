@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from xinan.core.lib import uploads
 from xinan.core.models import Area
 from xinan.people.models import PopulationTag
-from xinan.screening import services
+from xinan.screening import campaigns, services
 
 EARLIEST_DAY = services.EARLIEST_ASSESSMENT.date()
 
@@ -122,9 +122,9 @@ class CampaignForm(forms.Form):
         )
         self.fields["instruments"].choices = services.instrument_choices()
 
-    def to_data(self) -> services.CampaignData:
+    def to_data(self) -> campaigns.CampaignData:
         d = self.cleaned_data
-        return services.CampaignData(
+        return campaigns.CampaignData(
             name=d["name"],
             area=d["area"],
             instruments=tuple(d["instruments"]),

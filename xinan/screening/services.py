@@ -405,22 +405,6 @@ def finish_draft(draft: AssessmentDraft, inst, *, actor) -> Assessment:
     return a
 
 
-# ---------------------------------------------------------------- campaigns
-# The campaign verbs live in xinan.screening.campaigns; these names stay importable from here
-# for existing callers (resolved on first use, as campaigns.py imports this module).
-_CAMPAIGN_NAMES = frozenset(
-    {"CampaignData", "create_campaign", "campaigns_for", "get_campaign", "targets", "Cell"}
-)
-
-
-def __getattr__(name: str):
-    if name in _CAMPAIGN_NAMES:
-        from xinan.screening import campaigns
-
-        return getattr(campaigns, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def instrument_choices(codes: Iterable[str] | None = None) -> list[tuple[str, str]]:
     wanted = set(codes) if codes is not None else None
     return [
