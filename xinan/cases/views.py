@@ -194,13 +194,13 @@ def _case_page(request, case: Case, **form_overrides):
         "case": case,
         "stage_strip": strip,
         "now": timezone.now(),
-        "instrument_label": instrument.upper(),
+        "instrument_label": services.care.instrument_label(instrument),
         "chart": {
-            "instrument": instrument.upper(),
+            "instrument": services.care.instrument_label(instrument),
             "series": [[at.isoformat(), total] for at, total in series],
             "baseline": flags.baseline,
             "remission": services.care.REMISSION_BELOW.get(services.care.normalise(instrument)),
-            "labels": {"response": _("应答线（首次得分一半）"), "remission": _("缓解线")},
+            "labels": {"response": _("应答线"), "remission": _("缓解线")},
         },
         "person": case.person,
         "detail": detail,
@@ -208,7 +208,9 @@ def _case_page(request, case: Case, **form_overrides):
         "show_notes": services.may_read_notes(user, case.person),
         "may_act": case.is_open and services.may_work_on(user, case),
         "events": case.events.select_related("actor"),
-        "tasks": case.tasks.select_related("assignee").order_by("status", "due_at"),
+        "tasks": case.tasks.select_related("assignee", "assignee_institution").order_by(
+            "status", "due_at"
+        ),
         "interventions": Intervention.objects.filter(case=case).select_related("by", "site"),
         "referrals": case.referrals.select_related("to_institution", "from_institution"),
         "follow_ups": FollowUp.objects.filter(case=case),

@@ -109,6 +109,7 @@ def record_intervention(
                 actor=actor,
                 from_stage=locked.stage,
                 to_stage="intervene",
+                at=started_at,
             )
             locked.stage = Stage.INTERVENE
             fields.append("stage")
@@ -129,6 +130,13 @@ def normalise(code: str) -> str:
     return (code or "").lower().replace("-", "").replace("_", "")
 
 
+LABELS = {"phq9": "PHQ-9", "gad7": "GAD-7", "epds": "EPDS", "gds15": "GDS-15"}
+
+
+def instrument_label(code: str) -> str:
+    return LABELS.get(normalise(code), (code or "").upper())
+
+
 def schedule_follow_up(
     case: Case, *, actor, instrument: str, due_at: dt.datetime, mode: str
 ) -> FollowUp:
@@ -146,7 +154,7 @@ def schedule_follow_up(
             case=case,
             person_id=case.person_id,
             kind=TaskKind.FOLLOW_UP,
-            title=_("随访复评（%(instrument)s）") % {"instrument": instrument.upper()},
+            title=_("随访复评（%(instrument)s）") % {"instrument": instrument_label(instrument)},
             due_at=due_at,
             area_code=case.area_code,
             assignee=case.responsible or actor,
@@ -208,6 +216,9 @@ def mark_missed(now: dt.datetime | None = None, *, grace_days: int = 7) -> int:
         if FollowUp.objects.filter(pk=pk, status=FollowUpStatus.SCHEDULED).update(
             status=FollowUpStatus.MISSED
         ):
+            Task.objects.filter(follow_up_id=pk, status=TaskStatus.OPEN).update(
+                status=TaskStatus.CANCELLED, result=_("随访复评已错过")
+            )
             cases.add(case_id)
     flagged = (
         FollowUp.objects.filter(case_id__in=cases, status=FollowUpStatus.MISSED)

@@ -92,6 +92,7 @@ def create_from_rules(
                 rule=rule,
                 referral=referral,
                 follow_up=follow_up,
+                created_at=start,
                 **_assignment(rule, case, referral),
             )
         )
