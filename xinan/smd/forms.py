@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from xinan.core.models import Area, AreaLevel, Institution
 from xinan.smd.models import (
+    DANGER_FIELDS,
     RISK_DEFINITIONS,
     Classification,
     Disorder,
@@ -20,7 +21,7 @@ from xinan.smd.models import (
     Trigger,
 )
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 RISK_CHOICES = [(level, text) for level, text in RISK_DEFINITIONS.items()]
 
 
@@ -156,8 +157,19 @@ class FollowUpForm(forms.ModelForm):
         self.fields["mode"].initial = "home"
         for name in ("adverse", "physical_illness", "psychotic", "insight", "adherence"):
             self.fields[name].choices = [c for c in self.fields[name].choices if c[0] != ""]
+            self.fields[name].required = False  # required when the patient was reached
+        for name in DANGER_FIELDS:
+            self.fields[name].required = False
+            self.fields[name].initial = 0
         _chinese_empty(self)
         _dates(self)
+        self.fields["override_class"].choices = [("", _("按规范判定")), *Classification.choices[:3]]
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in DANGER_FIELDS:
+            cleaned[name] = cleaned.get(name) or 0
+        return cleaned
 
 
 class DrugForm(forms.Form):

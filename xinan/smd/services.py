@@ -318,6 +318,8 @@ def record_follow_up(
     today = timezone.localdate(now)
     v = dict(values)
     v["reached"] = bool(v.get("reached")) and not v.get("died")
+    for name in ("adverse", "physical_illness"):
+        v[name] = v.get(name) or "0"
     drugs = [d for d in drugs if (d.get("name") or "").strip() or (d.get("dose") or "").strip()]
     _check_follow_up(patient, v, drugs, today)
     if not v["reached"]:
