@@ -109,7 +109,8 @@ def record_intervention(
                 actor=actor,
                 from_stage=locked.stage,
                 to_stage="intervene",
-                at=started_at,
+                # A session entered late still follows the identification it rests on.
+                at=max(started_at, locked.identified_at or locked.opened_at),
             )
             locked.stage = Stage.INTERVENE
             fields.append("stage")
