@@ -552,6 +552,9 @@ class FollowUp(models.Model):
     )
     assessment_id = models.BigIntegerField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # The resident's personal link (mode "link"): a bearer token, good until the follow-up is
+    # done or missed.
+    token = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["due_at", "id"]

@@ -391,3 +391,57 @@ def reveal_phone(request, pk):
         )
     phone = case.person.phone or _("未登记")
     return HttpResponse(f'<span class="revealed">{escape(phone)}</span>')
+
+
+# ---------------------------------------------------------------- the resident's personal link
+# A bearer link, no login: a masked name, the instrument's items on one page, consent, submit.
+
+
+def follow_up_link(request, token):
+    from xinan.screening import services as screening
+    from xinan.screening.campaigns import mask_name
+
+    follow_up = services.care.follow_up_by_token(token)
+    if follow_up is None:
+        raise Http404
+    inst = screening.instrument(follow_up.instrument)
+    error, chosen = "", {}
+    if request.method == "POST":
+        chosen = {str(item.id): request.POST.get(f"q{item.id}", "") for item in inst.items}
+        missing = [item.number for item in inst.items if not chosen[str(item.id)]]
+        if missing:
+            error = _("还有 %(n)s 题未作答") % {"n": len(missing)}
+        elif not request.POST.get("agree"):
+            error = _("请勾选同意后提交")
+        else:
+            answers = [int(chosen[str(item.id)]) for item in inst.items]
+            try:
+                services.care.answer_by_link(follow_up, answers)
+            except (services.CaseError, screening.ScreeningError) as exc:
+                error = exc.message
+            else:
+                return render(request, "cases/follow_up_done.html", {"follow_up": follow_up})
+    items = [
+        {
+            "id": item.id,
+            "text": screening.item_text(item),
+            "options": [
+                (o.code, screening.option_label(o), str(o.code) == chosen.get(str(item.id)))
+                for o in item.options
+            ],
+        }
+        for item in inst.items
+    ]
+    return render(
+        request,
+        "cases/follow_up_link.html",
+        {
+            "follow_up": follow_up,
+            "name": mask_name(follow_up.person.name),
+            "instrument": inst,
+            "items": items,
+            "error": error,
+            "closed": follow_up.status != "scheduled",
+        },
+        status=400 if error else 200,
+    )

@@ -186,3 +186,28 @@ def test_a_resident_goes_through_the_whole_loop(
     for seen in ("建档", "转入“鉴别”", "个体心理咨询", "上转", "下转", "转入“已结案”"):
         assert seen in timeline, seen
     screenshot(page, "9-timeline")
+
+
+def test_a_resident_answers_a_follow_up_from_the_personal_link_on_a_phone(
+    mobile_page, screenshot, counsellor, person_a
+):
+    from xinan.cases import services
+    from xinan.cases.models import CaseSource
+
+    case, _ = services.open_case(person_a, actor=counsellor, source=CaseSource.MANUAL)
+    follow_up = services.schedule_follow_up(
+        case, actor=counsellor, instrument="phq9", due_at=timezone.now(), mode="link"
+    )
+    page = mobile_page
+    page.goto(f"/cases/f/{follow_up.token}/")
+    assert "张*" in page.inner_text("main")
+    page.get_by_role("button", name="提交").click()
+    assert "还有 9 题未作答" in page.inner_text("main")
+    for n in range(1, 10):
+        page.locator(f"input[name=q{n}][value='1']").check()
+    page.locator("input[name=agree]").check()
+    screenshot(page, "answered")
+    page.get_by_role("button", name="提交").click()
+    assert "已提交，谢谢您！" in page.inner_text("main")
+    follow_up.refresh_from_db()
+    assert follow_up.status == "done"
