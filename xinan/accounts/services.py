@@ -244,7 +244,7 @@ def pending_memberships():
 
 
 def forget_cached(user: User) -> None:
-    for name in ("_roles_cache", "_memberships_cache", "_scope_reaches"):
+    for name in ("_roles_cache", "_memberships_cache", "_scope_reaches", "_scope_rules"):
         user.__dict__.pop(name, None)
 
 

@@ -29,8 +29,8 @@ def _person(request):
 
 
 def _counsellor_or_404(pk):
-    user = get_object_or_404(get_user_model(), pk=pk, availability__active=True)
-    return user
+    users = get_user_model().objects.filter(availability__active=True).distinct()
+    return get_object_or_404(users, pk=pk)
 
 
 def _by_day(slot_list):
@@ -105,10 +105,12 @@ def book(request, pk):
 def mine(request):
     person = getattr(request.user, "person", None)
     appointments = (
+        # scope: the resident's own appointments and vouchers (request.user.person)
         Appointment.objects.filter(person=person).select_related("site", "counsellor")
         if person
-        else Appointment.objects.none()
+        else Appointment.objects.none()  # scope: nothing
     )
+    # scope: the resident's own
     own_vouchers = Voucher.objects.filter(person=person) if person else Voucher.objects.none()
     now = timezone.now()
     return render(
@@ -123,6 +125,7 @@ def mine(request):
                 "-starts_at"
             )[:20],
             "vouchers": own_vouchers.filter(status=VoucherStatus.ISSUED, expires_at__gt=now),
+            # scope: the resident's own reminders
             "reminders": Reminder.objects.filter(
                 appointment__person=person,
                 sent_at__isnull=False,
@@ -138,7 +141,10 @@ def mine(request):
 def _own_appointment(request, pk) -> Appointment:
     person = _person(request)
     return get_object_or_404(
-        Appointment.objects.select_related("site", "counsellor"), pk=pk, person=person
+        # scope: the resident's own appointment, else 404
+        Appointment.objects.select_related("site", "counsellor"),
+        pk=pk,
+        person=person,
     )
 
 
@@ -155,6 +161,7 @@ def appointment(request, pk):
         "booking/appointment.html",
         {
             "a": a,
+            # scope: the voucher of an appointment already opened as the resident's own
             "voucher": Voucher.objects.filter(appointment=a).first(),
             "new_slots": new_slots,
             "cancel_form": CancelForm(),
@@ -218,6 +225,7 @@ def rate(request, pk):
 def sessions(request):
     """The counsellor's appointments: today and coming, and the sessions delivered."""
     now = timezone.now()
+    # scope: the counsellor's own appointments (booked with them)
     mine_qs = Appointment.objects.filter(counsellor=request.user).select_related("site", "person")
     delivered = mine_qs.filter(status=Status.COMPLETED).order_by("-starts_at")
     return render(

@@ -77,3 +77,7 @@ class AccessGrantAdmin(ReadOnlyAdmin):
         "revoked_at",
     ]
     list_filter = ["kind"]
+    # Sysadmins see that a grant was opened, to whom and until when, not whose record nor why
+    # (person-level, possibly clinical: the area admins above the person review it).
+    exclude = ["person", "reason", "revoke_reason", "review_note"]
+    readonly_fields = ["person_id"]

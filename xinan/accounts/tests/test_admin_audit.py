@@ -186,3 +186,13 @@ def test_staff_created_from_the_command_line_are_audited(db, areas):
     assert m.active and not m.pending  # the operator at the console, not an admin session
     assert AuditEntry.objects.filter(action="accounts.user.create", object_id=str(user.pk))
     assert AuditEntry.objects.filter(action="accounts.membership.add", object_id=str(m.pk))
+
+
+def test_createadmin_is_audited(db):
+    from django.core.management import call_command
+
+    call_command("createadmin", "boss", password="Boss2026admin")
+    user = User.objects.get(username="boss")
+    assert user.memberships.get().role == Role.SYSADMIN
+    actions = set(AuditEntry.objects.filter(actor__isnull=True).values_list("action", flat=True))
+    assert {"accounts.user.create", "accounts.membership.add"} <= actions

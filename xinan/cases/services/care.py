@@ -119,7 +119,7 @@ def record_intervention(
 
 
 def may_read_notes(user, person) -> bool:
-    return scope.detail_for(user, person) >= scope.Detail.FULL
+    return scope.detail_for(user, person, domain="case_notes") >= scope.Detail.FULL
 
 
 # Follow-ups --------------------------------------------------------------------------------
