@@ -1,4 +1,5 @@
-"""Areas, institutions, the audit log, the outbox and access grants (break-the-glass among them)."""
+"""Areas, institutions, the audit log, the outbox and access grants (break-the-glass among
+them); the worker's own rows (deliveries, sweep runs, jobs) are in xinan/core/work_models.py."""
 
 import datetime as dt
 
@@ -208,29 +209,18 @@ class AuditEntry(models.Model):
         return mask_in_text(self.reason)
 
 
-class OutboxQuerySet(models.QuerySet):
-    def pending(self, topic: str | None = None):
-        qs = self.filter(processed_at__isnull=True)
-        return qs.filter(topic=topic) if topic else qs
-
-
 class OutboxEvent(models.Model):
-    """An event written in the same transaction as its cause; consumers claim and process it."""
+    """An event written in the same transaction as its cause. Who still owes it processing is
+    in its deliveries (one per consumer, `Delivery`), not on the event."""
 
-    topic = models.CharField(max_length=80)  # indexed first in outbox_pending_idx
+    topic = models.CharField(max_length=80)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
-    claimed_by = models.CharField(max_length=80, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-
-    objects = OutboxQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["topic", "processed_at"], name="outbox_pending_idx")]
+        verbose_name = _("事件")
+        verbose_name_plural = _("事件")
 
     def __str__(self) -> str:
         return f"{self.topic}#{self.pk}"
@@ -340,3 +330,6 @@ class AccessGrant(models.Model):
     def is_active(self, now: dt.datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+from xinan.core.work_models import Delivery, Job, SweepRun  # noqa: E402, F401

@@ -8,7 +8,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from xinan.core import audit, scope
 from xinan.core.lib import areacode, crypto, idnumber
@@ -23,14 +23,14 @@ BREAK_GLASS_SALT = "xinan.people.break_glass"
 IDENTIFIERS_DETAIL = scope.Detail.SCORES
 
 for _code, _label in {
-    "people.person.create": _lazy("新建居民档案"),
-    "people.person.update": _lazy("修改居民档案"),
-    "people.person.view": _lazy("查看居民档案"),
-    "people.person.edit_form": _lazy("打开居民档案编辑"),
-    "people.person.tag_list": _lazy("按人群标签查看居民名单"),
-    "people.person.id_search": _lazy("按身份证号查找居民"),
-    "people.consent.record": _lazy("记录知情同意"),
-    "people.break_glass.no_match": _lazy("申请紧急授权（查无此号）"),
+    "people.person.create": gettext_lazy("新建居民档案"),
+    "people.person.update": gettext_lazy("修改居民档案"),
+    "people.person.view": gettext_lazy("查看居民档案"),
+    "people.person.edit_form": gettext_lazy("打开居民档案编辑"),
+    "people.person.tag_list": gettext_lazy("按人群标签查看居民名单"),
+    "people.person.id_search": gettext_lazy("按身份证号查找居民"),
+    "people.consent.record": gettext_lazy("记录知情同意"),
+    "people.break_glass.no_match": gettext_lazy("申请紧急授权（查无此号）"),
 }.items():
     audit.register_action(_code, _label)
 
