@@ -27,7 +27,7 @@ from django.utils import timezone
 from xinan.core import bus, outbox
 from xinan.core.lib import fastsql
 from xinan.core.models import OutboxEvent
-from xinan.crisis import rules, services
+from xinan.crisis import reach, rules, services
 from xinan.crisis.models import AlertRule
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,9 @@ def process_pending(
 
 def run_once(worker: str | None = None, now: dt.datetime | None = None) -> Result:
     result = process_pending(worker)
-    result.escalated = len(services.escalate_overdue(now))
+    result.escalated = len(services.escalate_overdue(now)) + len(
+        reach.escalate_overdue_callbacks(now)
+    )
     return result
 
 
@@ -257,7 +259,9 @@ def loop(
                 # busy stream of submissions wakes this loop far more often than that.
                 if time.monotonic() - escalated_at >= ESCALATE_EVERY_SECONDS:
                     escalated_at = time.monotonic()
-                    result.escalated = len(services.escalate_overdue())
+                    result.escalated = len(services.escalate_overdue()) + len(
+                        reach.escalate_overdue_callbacks()
+                    )
             except Exception:  # noqa: BLE001 — the scheduler must outlive a database hiccup
                 log.exception("crisis: run failed")
                 close_old_connections()

@@ -35,13 +35,17 @@ def _q(user, field: str = "area_code") -> Q | None:
     return q
 
 
-def _narrow(user, queryset: QuerySet, field: str = "area_code") -> QuerySet:
+def _narrow(user, queryset: QuerySet, field: str = "area_code", held: Q | None = None) -> QuerySet:
+    """Rows in the user's crisis areas, plus those handed to them (`held`): a fallback lead
+    or area admin who receives an alert when nobody is on duty sees exactly what they hold."""
     q = _q(user, field)
+    if held is not None and user.is_authenticated:
+        q = held if q is None else q | held
     return queryset.none() if q is None else queryset.filter(q)
 
 
 def alerts(user) -> QuerySet:
-    return _narrow(user, Alert.objects.all())
+    return _narrow(user, Alert.objects.all(), held=Q(assigned_to_id=user.pk))
 
 
 def get_alert(user, pk, *, for_update: bool = False) -> Alert:
@@ -66,7 +70,8 @@ def get_call(user, pk) -> HotlineCall:
 
 
 def callbacks(user) -> QuerySet:
-    return _narrow(user, CallbackTask.objects.all())
+    held = Q(assigned_to_id=user.pk) | Q(alert__assigned_to_id=user.pk)
+    return _narrow(user, CallbackTask.objects.all(), held=held)
 
 
 def get_callback(user, pk) -> CallbackTask:

@@ -55,6 +55,9 @@ ACTIONS = {
     "crisis.call.view": gettext_lazy("查看热线来电"),
     "crisis.callback.request": gettext_lazy("居民请求回电"),
     "crisis.callback.done": gettext_lazy("完成回电"),
+    "crisis.callback.escalate": gettext_lazy("回电逾期升级"),
+    "crisis.alert.reveal_phone": gettext_lazy("查看当事人完整号码"),
+    "crisis.alert.handover": gettext_lazy("转交危机预警"),
 }
 for _code, _label in ACTIONS.items():
     audit.register_action(_code, _label)
@@ -201,7 +204,7 @@ def _create_alert(
     data,
     now,
 ) -> Alert:
-    chain = routing.on_duty(area_code, now)
+    chain = routing.chain(area_code, now)
     first = chain[0] if chain else None
     alert = Alert.objects.create(
         subject_key=subject_key,
@@ -217,15 +220,26 @@ def _create_alert(
         ack_deadline=now + dt.timedelta(minutes=ack_minutes(level)),
         assigned_to_id=first.user_id if first else None,
         tried_user_ids=[first.user_id] if first else [],
+        via_fallback=bool(first and first.fallback),
+        exhausted=first is None,
     )
-    note = "" if first else _("当前无人值班，将在确认时限到期后再次寻找值班人员")
+    if first is None:
+        note = _("当前无人值班，也没有后备负责人；将在确认时限到期后再次寻找值班人员")
+    elif first.fallback:
+        note = _("当前无人值班，已转交后备负责人")
+    else:
+        note = ""
     _event(
         alert,
         EventKind.RAISED,
         actor=actor,
         target=first.user_id if first else None,
         note=note,
-        data={**(data or {}), "routed_area": first.area_code if first else ""},
+        data={
+            **(data or {}),
+            "routed_area": first.area_code if first else "",
+            "fallback": bool(first and first.fallback),
+        },
         source=source_key,
     )
     audit.record("crisis.alert.raise", alert, actor=actor, reason=summary[:200])
@@ -358,6 +372,12 @@ def acknowledge_alert(alert: Alert, *, actor, now: dt.datetime | None = None) ->
             data={"seconds": int((now - locked.raised_at).total_seconds())},
         )
         audit.record("crisis.alert.acknowledge", locked, actor=actor)
+        # The one who took the alert now holds its callbacks, with one deadline to make them.
+        due = now + dt.timedelta(minutes=ack_minutes(locked.level))
+        for task in locked.callbacks.pending().select_for_update():
+            task.assigned_to = actor
+            task.due_at = max(task.due_at, due)
+            task.save(update_fields=["assigned_to", "due_at"])
     return locked
 
 
@@ -381,6 +401,10 @@ def record_contact(alert: Alert, *, actor, outcome: str, note: str = "") -> Aler
             data={"outcome": outcome, "label": str(ContactOutcome(outcome).label)},
         )
         audit.record("crisis.alert.contact", locked, actor=actor, changed_fields=["contact"])
+        if outcome in (ContactOutcome.REACHED, ContactOutcome.VISITED):
+            # Reaching the person answers their callback request too.
+            for task in locked.callbacks.pending().select_for_update():
+                _complete(task, actor=actor, outcome=outcome)
     return event
 
 
@@ -493,7 +517,7 @@ def escalate_overdue(now: dt.datetime | None = None) -> list[Alert]:
 
 def _escalate(alert: Alert, now: dt.datetime) -> None:
     tried = set(alert.tried_user_ids)
-    chain = routing.on_duty(alert.area_code, now)
+    chain = routing.chain(alert.area_code, now)
     nxt = next((d for d in chain if d.user_id not in tried), None)
     alert.ack_deadline = now + dt.timedelta(minutes=ack_minutes(alert.level))
     previous = alert.assigned_to_id
@@ -502,12 +526,20 @@ def _escalate(alert: Alert, now: dt.datetime) -> None:
         alert.tried_user_ids = [*alert.tried_user_ids, nxt.user_id]
         alert.escalations += 1
         alert.exhausted = False
-        note = ""
+        alert.via_fallback = nxt.fallback
+        note = _("无人值班，已转交后备负责人") if nxt.fallback else ""
     else:
         alert.exhausted = True
         note = _("已无更上级值班人员可升级，请值班负责人立即处理")
     alert.save(
-        update_fields=["ack_deadline", "assigned_to", "tried_user_ids", "escalations", "exhausted"]
+        update_fields=[
+            "ack_deadline",
+            "assigned_to",
+            "tried_user_ids",
+            "escalations",
+            "exhausted",
+            "via_fallback",
+        ]
     )
     _event(
         alert,
@@ -518,6 +550,18 @@ def _escalate(alert: Alert, now: dt.datetime) -> None:
     )
     audit.record("crisis.alert.escalate", alert, actor=None, reason=note)
     outbox.emit("alert.escalated", _alert_payload(alert, previous=previous))
+
+
+def reassign_unassigned(alert: Alert, now: dt.datetime | None = None) -> Alert:
+    """An open alert nobody holds goes to the first person on the chain now (for alerts
+    raised while nobody was on duty, when a roster appears)."""
+    now = _now(now)
+    with transaction.atomic():
+        locked = _locked(alert)
+        if locked.assigned_to_id or locked.status == Status.CLOSED:
+            return locked
+        _escalate(locked, now)
+    return locked
 
 
 # Rosters ------------------------------------------------------------------------------------
@@ -610,13 +654,16 @@ def record_call(
             )
             call.alert = alert
             call.save(update_fields=["alert"])
+            # A high-risk caller is called back within the alert level's acknowledgement
+            # deadline (red: minutes), not the routine callback window.
             CallbackTask.objects.create(
                 area_code=area_code,
                 phone=phone,
                 phone_masked=call.caller_phone_masked,
                 call=call,
                 alert=alert,
-                due_at=received_at + dt.timedelta(hours=callback_hours()),
+                assigned_to_id=alert.assigned_to_id,
+                due_at=timezone.now() + dt.timedelta(minutes=ack_minutes(alert.level)),
             )
     return call
 
@@ -652,6 +699,7 @@ def request_callback(*, phone: str, note: str = "", area_code: str = "", actor=N
                 phone_masked=phone_lib.mask(number),
                 note=note,
                 alert=alert,
+                assigned_to_id=alert.assigned_to_id,
                 due_at=now + dt.timedelta(minutes=ack_minutes(alert.level)),
             )
             audit.record("crisis.callback.request", task, actor=actor)
@@ -667,9 +715,13 @@ def complete_callback(task: CallbackTask, *, actor, outcome: str) -> CallbackTas
         locked = CallbackTask.objects.select_for_update().get(pk=task.pk)
         if locked.done_at:
             raise CrisisError(_("该回电任务已完成"))
-        locked.done_at = timezone.now()
-        locked.done_by = actor
-        locked.outcome = outcome
-        locked.save(update_fields=["done_at", "done_by", "outcome"])
-        audit.record("crisis.callback.done", locked, actor=actor, changed_fields=["outcome"])
+        _complete(locked, actor=actor, outcome=outcome)
     return locked
+
+
+def _complete(task: CallbackTask, *, actor, outcome: str) -> None:
+    task.done_at = timezone.now()
+    task.done_by = actor
+    task.outcome = outcome
+    task.save(update_fields=["done_at", "done_by", "outcome"])
+    audit.record("crisis.callback.done", task, actor=actor, changed_fields=["outcome"])
