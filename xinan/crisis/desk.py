@@ -5,6 +5,7 @@ service, render.
 """
 
 import datetime as dt
+import re
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -114,6 +115,9 @@ def _find_caller(user, form, pick: str = ""):
     query = (d.get("person_query") or "").strip()
     if not query:
         return None, []
+    compact = re.sub(r"[\s-]", "", query)
+    if compact[:-1].isdigit():  # a phone or ID number typed with spaces or dashes
+        query = compact
     matches = list(people_services.search(user, query).order_by("name", "pk")[:20])
     exact = [p for p in matches if p.name == query]
     if len(matches) == 1 or len(exact) == 1:
