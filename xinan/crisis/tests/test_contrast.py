@@ -51,9 +51,7 @@ def rules() -> list[tuple[str, dict[str, str]]]:
     css = re.sub(r"/\*.*?\*/", "", CRISIS_CSS.read_text(), flags=re.S)
     found = []
     for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
-        decls = dict(
-            (k.strip(), v.strip()) for k, v in re.findall(r"([\w-]+)\s*:\s*([^;]+)", body)
-        )
+        decls = dict((k.strip(), v.strip()) for k, v in re.findall(r"([\w-]+)\s*:\s*([^;]+)", body))
         found.append((selector.strip(), decls))
     return found
 
