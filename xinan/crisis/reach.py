@@ -84,12 +84,19 @@ def reveal_contacts(alert: Alert, *, actor) -> list[dict[str, str]]:
             "crisis.alert.reveal_phone",
             alert.person if alert.person_id else alert,
             actor=actor,
-            area_code=alert.area_code,
+            area_code=alert.area_code or _routed_area(alert),
             changed_fields=[c["kind"] for c in shown],
             reason=reason,
         )
         _event(alert, EventKind.REVEALED, actor=actor, data={"kinds": [c["kind"] for c in shown]})
     return [c for c in shown if c.get("number")]
+
+
+def _routed_area(alert: Alert) -> str:
+    """For an alert with no place: the area of the shift it was routed to, so the admins of
+    that area see its reveals in their audit log."""
+    raised = alert.events.filter(kind=EventKind.RAISED).first()
+    return (raised.data or {}).get("routed_area", "") if raised else ""
 
 
 def hand_over(alert: Alert, *, actor, to_user, note: str = "") -> Alert:

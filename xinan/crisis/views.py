@@ -168,7 +168,9 @@ def feed(request, since: int):
                         "status": e.alert.status,
                         "status_label": e.alert.get_status_display(),
                         "summary": e.alert.summary,
-                        "area": names.get(e.alert.area_code, e.alert.area_code),
+                        "area": names.get(e.alert.area_code)
+                        or e.alert.area_code
+                        or str(_("未知地点")),
                         "raised_at": timezone.localtime(e.alert.raised_at).strftime("%H:%M:%S"),
                         "mine": e.alert.assigned_to_id == user.pk,
                         "assignee": str(e.alert.assigned_to or ""),

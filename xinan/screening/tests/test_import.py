@@ -252,7 +252,7 @@ def test_the_audit_log_shows_each_chunk_to_the_administrators_of_its_area(
     }
     client.force_login(town_admin)
     page = client.get(reverse("audit_log"), {"action": importer.CHUNK_ACTION}).content.decode()
-    assert f"screening.importjob #{job.pk}" in page
+    assert f"导入任务 #{job.pk}" in page  # the record type by its Chinese name
     assert rows[person_a.home_area_id] in page and rows[person_b.home_area_id] not in page
     client.force_login(district_admin)
     page = client.get(reverse("audit_log"), {"object_id": str(job.pk)}).content.decode()
