@@ -135,8 +135,26 @@ REQUIRE_STAFF_2FA = env_bool("XINAN_REQUIRE_STAFF_2FA", False)
 SESSION_COOKIE_AGE = env_int("XINAN_SESSION_SECONDS", 8 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("XINAN_SECURE_COOKIES", False)
+# Served over HTTPS (XINAN_HTTPS=true, docs/configuration.md "HTTPS"): secure cookies, HSTS and
+# a redirect of plain http. `xinan check --deploy` is clean with it (xinan/core/tests).
+HTTPS = env_bool("XINAN_HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("XINAN_SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("XINAN_HSTS_SECONDS", 31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("XINAN_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("XINAN_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("XINAN_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the proxy's health probe may ask over plain http
+# Behind a reverse proxy: the client's address from X-Forwarded-For (the right-most hop that is
+# not one of XINAN_TRUSTED_PROXIES, and only when the request came from one of them), and the
+# scheme from X-Forwarded-Proto (xinan/core/middleware.py).
+TRUST_X_FORWARDED_FOR = env_bool("XINAN_TRUST_X_FORWARDED_FOR", False)
+TRUSTED_PROXIES = env_list("XINAN_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+if env_bool("XINAN_TRUST_X_FORWARDED_PROTO", TRUST_X_FORWARDED_FOR):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Preloading puts the domain in the browsers' built-in HTTPS lists, hard to undo: a deployment
+# opts in with XINAN_HSTS_PRELOAD; until then the deploy check's reminder is silenced.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 BREAK_GLASS_HOURS = env_int("XINAN_BREAK_GLASS_HOURS", 4)
 # How long a process trusts a resolved API token (and its user's memberships) before asking
 # the database again: a revoked token or a changed membership takes effect within this time.
@@ -157,6 +175,11 @@ PLATFORM_NAME = env_str("XINAN_PLATFORM_NAME", "心安")
 NATIONAL_HOTLINE = env_str("XINAN_NATIONAL_HOTLINE", "12356")
 # Where residents book a counsellor when their area sets no booking link of its own.
 BOOKING_URL = env_str("XINAN_BOOKING_URL", "")
+
+# Uploaded tables (screening imports, the area tree): refused above this size, before reading.
+MAX_UPLOAD_MB = env_int("XINAN_MAX_UPLOAD_MB", 20)
+# Uploaded import files and rejected-rows files are deleted this many days after upload.
+IMPORT_RETENTION_DAYS = env_int("XINAN_IMPORT_RETENTION_DAYS", 30)
 # Crisis alerts: minutes to acknowledge per level before escalation, the consumer's poll interval.
 CRISIS_ACK_MINUTES = {
     "red": env_int("XINAN_CRISIS_ACK_RED", 5),

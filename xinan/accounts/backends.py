@@ -7,7 +7,18 @@ from django.contrib.auth.backends import ModelBackend
 from django.db.models import F, Q
 from django.utils import timezone
 
-from xinan.accounts.models import User
+from xinan.accounts.models import User, phone_lookup_hash
+from xinan.core.lib import phone as phone_lib
+
+
+def _by_username_or_phone(identifier: str) -> Q:
+    q = Q(username=identifier)
+    try:
+        number = phone_lib.validate(identifier)
+    except phone_lib.InvalidPhone:
+        return q
+    # Phones are stored encrypted; the keyed hash is what a login matches.
+    return q | Q(phone_hash=phone_lookup_hash(number))
 
 
 class PhoneOrUsernameBackend(ModelBackend):
@@ -15,7 +26,7 @@ class PhoneOrUsernameBackend(ModelBackend):
         if not username or password is None:
             return None
         identifier = username.strip()
-        user = User.objects.filter(Q(username=identifier) | Q(phone=identifier)).first()
+        user = User.objects.filter(_by_username_or_phone(identifier)).first()
         if user is None:
             # Spend the same time as a real check so timing does not reveal which accounts exist.
             User().set_password(password)

@@ -40,14 +40,23 @@ def totp_verify(request):
     user = User.objects.get(pk=user_id)
     form = TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if services.verify_totp(user, form.cleaned_data["code"]):
+        try:
+            services.check_second_factor(user, form.cleaned_data["code"])
+        except services.AccountError as exc:
+            form.add_error("code", exc.message)
+            if user.is_locked():
+                # Locked: this half-finished login is over; the password is asked again later.
+                request.session.pop("pending_2fa_user", None)
+                request.session.pop("pending_2fa_next", None)
+                messages.error(request, exc.message)
+                return redirect("accounts:login")
+        else:
             next_url = request.session.pop("pending_2fa_next", None)
             request.session.pop("pending_2fa_user", None)
             login(request, user, backend=BACKEND)
             if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
                 return redirect(next_url)
             return redirect(settings.LOGIN_REDIRECT_URL)
-        form.add_error("code", _("动态口令不正确，请重新输入"))
     return render(request, "accounts/totp_verify.html", {"form": form})
 
 
@@ -55,6 +64,9 @@ def totp_verify(request):
 @require_http_methods(["GET", "POST"])
 def totp_setup(request):
     user = request.user
+    if user.totp_confirmed:
+        # Enrolled: the secret is never shown again (re-enrolment is an administrator's reset).
+        return render(request, "accounts/totp_setup.html", {"enabled": True})
     form = TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -64,7 +76,7 @@ def totp_setup(request):
         else:
             messages.success(request, _("两步验证已启用"))
             return redirect("home")
-    elif request.method == "GET" and (not user.totp_secret or not user.totp_confirmed):
+    elif request.method == "GET":
         services.start_totp_enrolment(user)
     uri = services.provisioning_uri(user, settings.PLATFORM_NAME)
     qr_svg = segno.make(uri).svg_inline(scale=4)

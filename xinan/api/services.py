@@ -19,6 +19,8 @@ KEY_PREFIX = "xn_"
 
 audit.register_action("api.token.issue", gettext_lazy("签发接口令牌"))
 audit.register_action("api.token.revoke", gettext_lazy("吊销接口令牌"))
+audit.register_action("api.token.change", gettext_lazy("修改接口令牌"))
+audit.register_action("api.token.delete", gettext_lazy("删除接口令牌"))
 
 
 class TokenError(Exception):
@@ -63,6 +65,29 @@ def revoke(token: ApiToken, *, actor=None) -> ApiToken:
             audit.record("api.token.revoke", token, actor=actor, reason=token.name)
     forget(token.key_hash)
     return token
+
+
+def update_token(token: ApiToken, *, changed_fields, actor) -> ApiToken:
+    """Save an administrator's edit of a token (its name, its expiry), audited."""
+    with transaction.atomic():
+        token.save()
+        if changed_fields:
+            audit.record(
+                "api.token.change",
+                token,
+                actor=actor,
+                changed_fields=changed_fields,
+                reason=token.name,
+            )
+    forget(token.key_hash)
+    return token
+
+
+def delete_token(token: ApiToken, *, actor) -> None:
+    with transaction.atomic():
+        audit.record("api.token.delete", token, actor=actor, reason=token.name)
+        token.delete()
+    forget(token.key_hash)
 
 
 # Resolved tokens are kept briefly per process: a submission path that looked up the token,

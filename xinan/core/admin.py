@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from xinan.core.models import Area, AuditEntry, BreakGlassGrant, Institution
+from xinan.core.models import AccessGrant, Area, AuditEntry, Institution
 
 
 @admin.register(Area)
@@ -34,11 +35,49 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor_label", "action", "object_type", "object_id", "area_code"]
+    list_display = ["at", "actor_shown", "action_shown", "object_type", "object_id", "area_code"]
     list_filter = ["action"]
     search_fields = ["actor_label", "object_id", "action"]
+    # The detail page shows these instead of the raw label and reason: no phone in clear.
+    fields = [
+        "at",
+        "actor_shown",
+        "action_shown",
+        "object_type",
+        "object_id",
+        "area_code",
+        "changed_fields",
+        "reason_shown",
+        "ip_address",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("操作人"), ordering="actor_label")
+    def actor_shown(self, entry):
+        return entry.actor_display
+
+    @admin.display(description=_("动作"), ordering="action")
+    def action_shown(self, entry):
+        return entry.action_label
+
+    @admin.display(description=_("理由"))
+    def reason_shown(self, entry):
+        return entry.reason_display
 
 
-@admin.register(BreakGlassGrant)
-class BreakGlassGrantAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "person_id", "expires_at", "review_outcome"]
+@admin.register(AccessGrant)
+class AccessGrantAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "grantee",
+        "person_id",
+        "source",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = ["kind"]
+    # Sysadmins see that a grant was opened, to whom and until when, not whose record nor why
+    # (person-level, possibly clinical: the area admins above the person review it).
+    exclude = ["person", "reason", "revoke_reason", "review_note"]
+    readonly_fields = ["person_id"]

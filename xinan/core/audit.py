@@ -6,6 +6,7 @@ from typing import Any
 from django.db import models
 
 from xinan.core.lib import fastsql
+from xinan.core.lib.phone import mask_in_text
 from xinan.core.middleware import current_ip
 from xinan.core.models import AuditEntry
 
@@ -41,7 +42,8 @@ def record(
         AuditEntry,
         {
             "actor_id": actor.pk if authenticated else None,
-            "actor_label": actor.get_username()
+            # Never a phone in clear, whatever an account's name is.
+            "actor_label": mask_in_text(actor.get_username())
             if authenticated
             else ("system" if actor is None else "anonymous"),
             "action": action,
@@ -53,6 +55,12 @@ def record(
             "ip_address": current_ip.get(),
         },
     )
+
+
+def action_label(code: str) -> str:
+    """The action's display text (Chinese first), or its code when none is registered."""
+    label = ACTIONS.get(code)
+    return str(label) if label is not None else code
 
 
 def changed(instance: models.Model, data: dict[str, Any]) -> list[str]:

@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from xinan.core import navigation
+
 
 def platform(request):
     user = getattr(request, "user", None)
@@ -14,4 +16,6 @@ def platform(request):
         "nav_crisis": "crisis_worker" in roles,
         "nav_campaigns": "area_admin" in roles,
         "nav_audit": bool(roles & {"area_admin", "sysadmin"}),
+        # Pages the apps registered for these roles (xinan/core/navigation.py).
+        "nav_entries": navigation.entries_for(user) if staff else [],
     }

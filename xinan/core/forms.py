@@ -1,9 +1,18 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from xinan.core.lib import uploads
+
 
 class AreaImportForm(forms.Form):
     file = forms.FileField(label=_("区划CSV文件（code,name,level）"))
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        problem = uploads.upload_problem(f, kinds=("csv", "txt"))
+        if problem:
+            raise forms.ValidationError(problem)
+        return f
 
 
 class AuditFilterForm(forms.Form):
@@ -23,3 +32,7 @@ class GrantReviewForm(forms.Form):
         label=_("审核结论"), choices=[("justified", _("合理")), ("unjustified", _("不合理"))]
     )
     note = forms.CharField(label=_("审核意见"), required=False, max_length=500)
+
+
+class GrantRevokeForm(forms.Form):
+    reason = forms.CharField(label=_("撤销理由"), max_length=500)

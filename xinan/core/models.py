@@ -1,4 +1,4 @@
-"""Areas, institutions, the audit log, the outbox and break-the-glass grants."""
+"""Areas, institutions, the audit log, the outbox and access grants (break-the-glass among them)."""
 
 import datetime as dt
 
@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from xinan.core.lib.phone import mask_in_text
 
 
 class AreaLevel(models.TextChoices):
@@ -192,6 +194,31 @@ class AuditEntry(models.Model):
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit entries cannot be deleted")
 
+    # What the log shows: the action's label, the object's kind by name, and labels and
+    # reasons with any phone number masked (sysadmins read the log; they see no phones).
+    @property
+    def action_label(self) -> str:
+        from xinan.core import audit
+
+        return audit.action_label(self.action)
+
+    @property
+    def object_label(self) -> str:
+        from django.apps import apps
+
+        try:
+            return str(apps.get_model(self.object_type)._meta.verbose_name)
+        except (LookupError, ValueError):
+            return self.object_type
+
+    @property
+    def actor_display(self) -> str:
+        return mask_in_text(self.actor_label)
+
+    @property
+    def reason_display(self) -> str:
+        return mask_in_text(self.reason)
+
 
 class OutboxQuerySet(models.QuerySet):
     def pending(self, topic: str | None = None):
@@ -221,17 +248,66 @@ class OutboxEvent(models.Model):
         return f"{self.topic}#{self.pk}"
 
 
-class BreakGlassGrant(models.Model):
-    """Emergency access to one person outside the user's scope: time-limited and reviewed."""
+class GrantKind(models.TextChoices):
+    """Why a person was made visible beyond the memberships. A new kind is a new member here
+    (and, if it needs one, a review flow of its own); the gate treats every kind alike."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_grants"
-    )
+    BREAK_GLASS = "break_glass", _("紧急授权")
+    REFERRAL = "referral", _("转介接收")
+    CASE_ASSIGNMENT = "case_assignment", _("个案指派")
+
+
+class AccessGrantQuerySet(models.QuerySet):
+    def active(self, now: dt.datetime | None = None):
+        """Not revoked and not expired (a grant without an expiry lasts until revoked)."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class AccessGrant(models.Model):
+    """One person made visible to one user or to every user of one institution, for a reason
+    (break-the-glass, a referral received, a case assigned), from a source, until an expiry or
+    a revocation. Written only by `xinan.core.scope.grant_access` / `revoke_access`."""
+
     person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField(_("紧急理由"))
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_grants",
+        verbose_name=_("授权给用户"),
+    )
+    to_institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_grants",
+        verbose_name=_("授权给机构"),
+    )
+    kind = models.CharField(
+        _("授权类型"), max_length=30, choices=GrantKind.choices, default=GrantKind.BREAK_GLASS
+    )
+    reason = models.TextField(_("授权理由"))
+    # Where the grant comes from, "<app>.<model>:<id>" (e.g. "cases.referral:42"), so the
+    # app that opened it can find and revoke it.
+    source = models.CharField(_("来源"), max_length=100, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField(_("到期"), null=True, blank=True)
+    # The person's home when the grant was made: whose area admins review and may revoke it.
     area_code = models.CharField(max_length=15, db_index=True)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoke_reason = models.TextField(_("撤销理由"), blank=True)
+    # The review of a break-the-glass grant by an area admin above the person's home.
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -244,13 +320,35 @@ class BreakGlassGrant(models.Model):
         choices=[("justified", _("合理")), ("unjustified", _("不合理"))],
     )
 
+    objects = AccessGrantQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = _("紧急授权")
-        verbose_name_plural = _("紧急授权")
+        verbose_name = _("访问授权")
+        verbose_name_plural = _("访问授权")
+        indexes = [
+            models.Index(fields=["to_user", "person"], name="grant_user_person_idx"),
+            models.Index(fields=["to_institution", "person"], name="grant_inst_person_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(to_user__isnull=True, to_institution__isnull=False)
+                | models.Q(to_user__isnull=False, to_institution__isnull=True),
+                name="grant_to_user_xor_institution",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.user} → #{self.person_id}"
+        return f"{self.to_user or self.to_institution} → #{self.person_id}"
+
+    @property
+    def audit_area_code(self) -> str:
+        return self.area_code
+
+    @property
+    def grantee(self):
+        return self.to_user or self.to_institution
 
     def is_active(self, now: dt.datetime | None = None) -> bool:
-        return (now or timezone.now()) < self.expires_at
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from xinan.core import audit
-from xinan.core.models import LEVEL_PARENT, LEVEL_PREFIX_LENGTH, Area, AreaLevel, Institution
+from xinan.core import audit, scope
+from xinan.core.lib import uploads
+from xinan.core.models import LEVEL_PARENT, LEVEL_PREFIX_LENGTH, Area, AreaLevel
 
 LEVEL_ALIASES = {
     "city": AreaLevel.CITY,
@@ -29,6 +31,12 @@ LEVEL_ALIASES = {
     "grid": AreaLevel.GRID,
     "网格": AreaLevel.GRID,
 }
+
+
+audit.register_action("core.areas.import", gettext_lazy("导入区划"))
+audit.register_action("core.area.create", gettext_lazy("新增区划"))
+audit.register_action("core.area.rename", gettext_lazy("修改区划名称或层级"))
+audit.register_action("core.area.retire", gettext_lazy("停用区划"))
 
 
 class AreaImportError(Exception):
@@ -87,9 +95,11 @@ class AreaImportResult:
 
 def parse_area_rows(
     text: str,
-) -> tuple[list[tuple[str, str, AreaLevel, dt.date | None]], list[str]]:
+) -> tuple[list[tuple[str, str, AreaLevel, dt.date | None, int]], list[str]]:
+    """(code, name, level, valid_from, line) of each good row, and why the others are not."""
     rows, errors = [], []
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    text = text.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text), delimiter=uploads.delimiter(text.split("\n", 1)[0]))
     missing = {"code", "name", "level"} - set(reader.fieldnames or [])
     if missing:
         return [], [
@@ -123,24 +133,55 @@ def parse_area_rows(
             except ValueError:
                 errors.append(_("%(where)s：生效日期应为 YYYY-MM-DD") % {"where": where})
                 continue
-        rows.append((code, name, level, valid_from))
+        rows.append((code, name, level, valid_from, line_no))
     return rows, errors
 
 
+def area_reach(actor) -> list[str] | None:
+    """The area prefixes whose areas below the actor may create or rename: None for all (the
+    system, a sysadmin), an area admin's own areas, else none."""
+    if actor is None or "sysadmin" in actor.roles():
+        return None
+    return scope.admin_prefixes(actor)
+
+
+def _outside(code: str, reach: list[str] | None) -> bool:
+    """Whether an area admin with this reach may not change `code`: only areas strictly below
+    their own (a town admin names its villages, not its own town nor a neighbour)."""
+    if reach is None:
+        return False
+    own = code.rstrip("0") if len(code) == 12 else code
+    return not any(code.startswith(p) and len(own) > len(p) for p in reach)
+
+
 def import_areas(text: str, *, actor) -> AreaImportResult:
-    """Create or rename areas from CSV (code,name,level[,valid_from]); all or nothing."""
+    """Create or rename areas from CSV (code,name,level[,valid_from]); all or nothing.
+
+    An area admin changes only areas below their own; every created or renamed area is audited
+    on its own (`core.area.create`, `core.area.rename`), with the import as a whole.
+    """
     rows, errors = parse_area_rows(text)
+    reach = area_reach(actor)
+    if reach == []:
+        raise AreaImportError([_("您没有修改区划的权限")])
     seen: dict[str, int] = {}
-    for index, (code, _name, _level, _vf) in enumerate(rows):
+    for index, (code, _name, _level, _vf, line) in enumerate(rows):
         if code in seen:
             errors.append(_("区划代码“%(code)s”在文件中重复") % {"code": code})
         seen[code] = index
+        if _outside(code, reach):
+            errors.append(
+                _(
+                    "第%(line)d行：区划“%(code)s”不在您管辖的区划之下，您只能新增或修改本辖区以下的区划"
+                )
+                % {"line": line, "code": code}
+            )
     in_file = set(seen)
-    wanted = {c for code, _n, level, _v in rows for c in parent_candidates(code, level)}
+    wanted = {c for code, _n, level, _v, _l in rows for c in parent_candidates(code, level)}
     known = in_file | set(
         Area.objects.filter(code__in=wanted - in_file).values_list("code", flat=True)
     )
-    for code, _name, level, _vf in rows:
+    for code, _name, level, _vf, _line in rows:
         parent = parent_code(code, level, known)
         if parent and parent not in known:
             errors.append(
@@ -154,10 +195,10 @@ def import_areas(text: str, *, actor) -> AreaImportResult:
     ordered = sorted(rows, key=lambda r: LEVEL_PREFIX_LENGTH[r[2]])
     existing = Area.objects.in_bulk([r[0] for r in rows])
     with transaction.atomic():
-        for code, name, level, valid_from in ordered:
+        for code, name, level, valid_from, _line in ordered:
             area = existing.get(code)
             if area is None:
-                Area.objects.create(
+                area = Area.objects.create(
                     code=code,
                     name=name,
                     level=level,
@@ -165,15 +206,34 @@ def import_areas(text: str, *, actor) -> AreaImportResult:
                     **({"valid_from": valid_from} if valid_from else {}),
                 )
                 result.created += 1
+                if actor is not None:
+                    audit.record(
+                        "core.area.create",
+                        area,
+                        actor=actor,
+                        area_code=code,
+                        changed_fields=["code", "name", "level"],
+                    )
             elif area.name != name or area.level != level:
+                changed = audit.changed(area, {"name": name, "level": level})
+                reason = _("原名称：%(name)s") % {"name": area.name} if "name" in changed else ""
                 area.name, area.level = name, level
                 area.save(update_fields=["name", "level"])
                 result.updated += 1
+                audit.record(
+                    "core.area.rename",
+                    area,
+                    actor=actor,
+                    area_code=code,
+                    changed_fields=changed,
+                    reason=reason,
+                )
         audit.record(
             "core.areas.import",
             actor=actor,
             object_type="core.area",
             object_id=f"{result.created}+{result.updated}",
+            area_code=(reach[0].ljust(12, "0") if reach and len(reach) == 1 else ""),
             changed_fields=["code", "name", "level"],
         )
     return result
@@ -192,21 +252,12 @@ def retire_area(area: Area, *, on: dt.date, actor) -> None:
 # ---------------------------------------------------------------- where help is
 
 
-def service_sites(area_code: str, limit: int = 10) -> list[Institution]:
-    """Institutions nearest in the area tree: the village first, then the town, the district."""
-    if not area_code:
-        return []
-    sites: list[Institution] = []
-    for n in (12, 9, 6):
-        if len(area_code) < n:
-            continue
-        found = Institution.objects.filter(area__code__startswith=area_code[:n]).exclude(
-            pk__in=[s.pk for s in sites]
-        )
-        sites.extend(found.select_related("area")[: limit - len(sites)])
-        if len(sites) >= limit:
-            break
-    return sites
+def service_sites(area_code: str, limit: int = 10) -> list:
+    """Service sites nearest the home in the area tree (the village first, then the town, the
+    district), each marked `open_now`: the network app's sites (xinan/network/services.py)."""
+    from xinan.network.services import sites_near_home
+
+    return sites_near_home(area_code, limit=limit)
 
 
 def nearest_help(area_code: str) -> dict[str, str]:

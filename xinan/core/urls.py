@@ -11,5 +11,6 @@ urlpatterns = [
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("break-glass/", views.break_glass_reviews, name="break_glass_reviews"),
     path("break-glass/<int:pk>/review/", views.break_glass_review, name="break_glass_review"),
+    path("break-glass/<int:pk>/revoke/", views.access_grant_revoke, name="access_grant_revoke"),
     path("areas/import/", views.area_import, name="area_import"),
 ]

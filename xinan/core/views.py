@@ -1,11 +1,9 @@
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,8 +13,9 @@ import xinan
 from xinan.core import scope, services
 from xinan.core import workbench as workbench_sections
 from xinan.core.decorators import role_required
-from xinan.core.forms import AreaImportForm, AuditFilterForm, GrantReviewForm
-from xinan.core.models import Area, AuditEntry, BreakGlassGrant
+from xinan.core.forms import AreaImportForm, AuditFilterForm, GrantReviewForm, GrantRevokeForm
+from xinan.core.lib import spreadsheet, uploads
+from xinan.core.models import Area, AuditEntry, GrantKind
 
 
 @require_GET
@@ -76,9 +75,11 @@ def workbench(request):
         .annotate(n=Count("pk"))
         .order_by("tags__code")
     )
-    pending_reviews = scope.within_admin_areas(
-        user, BreakGlassGrant.objects.filter(reviewed_at__isnull=True)
-    ).count()
+    pending_reviews = (
+        scope.grants_in_admin_areas(user)
+        .filter(kind=GrantKind.BREAK_GLASS, reviewed_at__isnull=True)
+        .count()
+    )
     return render(
         request,
         "core/workbench.html",
@@ -131,15 +132,9 @@ def audit_log(request):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def audit_export(request):
     qs, _form = _audit_queryset(request)
-    writer = csv.writer(_Echo())
     header = [
         _("时间"),
         _("操作人"),
@@ -153,38 +148,36 @@ def audit_export(request):
     ]
 
     def rows():
-        yield "\ufeff" + writer.writerow(header)  # BOM so Excel opens UTF-8 correctly
+        yield header
         for e in qs.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    timezone.localtime(e.at).isoformat(timespec="seconds"),
-                    e.actor_label,
-                    e.action,
-                    e.object_type,
-                    e.object_id,
-                    e.area_code,
-                    " ".join(e.changed_fields),
-                    e.reason,
-                    e.ip_address or "",
-                ]
-            )
+            yield [
+                timezone.localtime(e.at).isoformat(timespec="seconds"),
+                e.actor_label,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.area_code,
+                " ".join(e.changed_fields),
+                e.reason,
+                e.ip_address or "",
+            ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="audit.csv"'
-    return response
+    return spreadsheet.csv_response(rows(), "audit.csv")
 
 
 @role_required("area_admin")
 def break_glass_reviews(request):
-    grants = scope.within_admin_areas(
-        request.user, BreakGlassGrant.objects.select_related("user", "person")
-    )
+    """Break-the-glass grants to review, and every active access grant in the admin's areas
+    (break-the-glass, referrals, case assignments) with a way to revoke it."""
+    grants = scope.grants_in_admin_areas(request.user)
+    glass = grants.filter(kind=GrantKind.BREAK_GLASS)
     return render(
         request,
         "core/break_glass_reviews.html",
         {
-            "pending": grants.filter(reviewed_at__isnull=True),
-            "reviewed": grants.filter(reviewed_at__isnull=False)[:50],
+            "pending": glass.filter(reviewed_at__isnull=True),
+            "reviewed": glass.filter(reviewed_at__isnull=False)[:50],
+            "active": grants.active()[:200],
             "form": GrantReviewForm(),
         },
     )
@@ -205,26 +198,34 @@ def break_glass_review(request, pk):
     return redirect("break_glass_reviews")
 
 
+@role_required("area_admin")
+@require_POST
+def access_grant_revoke(request, pk):
+    form = GrantRevokeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写撤销理由"))
+    else:
+        try:
+            scope.admin_revoke(request.user, pk, reason=form.cleaned_data["reason"])
+            messages.success(request, _("已撤销该访问授权"))
+        except scope.ScopeError as exc:
+            messages.error(request, exc.message)
+    return redirect("break_glass_reviews")
+
+
 @role_required("sysadmin", "area_admin")
 @require_http_methods(["GET", "POST"])
 def area_import(request):
     form = AreaImportForm(request.POST or None, request.FILES or None)
     errors, result = [], None
     if request.method == "POST" and form.is_valid():
-        raw = form.cleaned_data["file"].read()
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                text = raw.decode("gb18030")
-            except UnicodeDecodeError:
-                text = None
-                errors = [_("无法识别文件编码，请另存为 UTF-8 CSV")]
-        if text is not None:
-            try:
-                result = services.import_areas(text, actor=request.user)
-            except services.AreaImportError as exc:
-                errors = exc.errors
+            text = uploads.decode(form.cleaned_data["file"].read())
+            result = services.import_areas(text, actor=request.user)
+        except uploads.UnreadableFile as exc:
+            errors = [exc.message]
+        except services.AreaImportError as exc:
+            errors = exc.errors
     roots = Area.objects.filter(parent__isnull=True).annotate(n=Count("children"))
     return render(
         request,

@@ -120,7 +120,8 @@ class Alert(models.Model):
     status = models.CharField(
         _("状态"), max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True
     )
-    summary = models.CharField(_("摘要"), max_length=300)
+    # free text (a manual alert's reason, possibly clinical): encrypted at rest like notes
+    summary = EncryptedTextField(_("摘要"))
     raised_at = models.DateTimeField(_("预警时间"), default=timezone.now)
     ack_deadline = models.DateTimeField(_("确认时限"))
     acknowledged_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
@@ -148,7 +149,7 @@ class Alert(models.Model):
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    close_reason = models.TextField(_("关闭理由"), blank=True)
+    close_reason = EncryptedTextField(_("关闭理由"), blank=True)
 
     objects = AlertQuerySet.as_manager()
 

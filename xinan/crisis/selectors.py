@@ -1,47 +1,38 @@
 """The crisis side of the scope gate: which alerts, calls and callbacks a user may see.
 
 A crisis worker sees what was routed to their areas: rows whose area code lies under one of
-their crisis_worker memberships (`xinan.core.scope.area_q`). Rows without an area (an anonymous
-screening with no place) belong to the district team and above.
+their crisis_worker memberships. Rows without an area (an anonymous screening with no place)
+belong to the district team and above. The rule is the gate's (`scope.within_role_areas`);
+this module only names the crisis role and the crisis rows.
 """
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from xinan.core import scope
-from xinan.crisis.models import Alert, CallbackTask, DutyShift, HotlineCall
+from xinan.crisis.models import Alert, AlertEvent, CallbackTask, DutyShift, HotlineCall
 from xinan.crisis.routing import DISTRICT_PREFIX_LENGTH
 
 CRISIS_ROLE = "crisis_worker"
 
 
 def crisis_prefixes(user) -> list[str]:
-    if not user.is_authenticated:
-        return []
-    return [m.area.prefix for m in user.active_memberships() if m.role == CRISIS_ROLE and m.area]
+    return scope.role_prefixes(user, {CRISIS_ROLE})
 
 
 def crisis_areas(user):
     return [m.area for m in user.active_memberships() if m.role == CRISIS_ROLE and m.area]
 
 
-def _q(user, field: str = "area_code") -> Q | None:
-    prefixes = crisis_prefixes(user)
-    if not prefixes:
-        return None
-    q = scope.area_q(prefixes, field)
-    if any(len(p) <= DISTRICT_PREFIX_LENGTH for p in prefixes):
-        q |= Q(**{field: ""})
-    return q
-
-
 def _narrow(user, queryset: QuerySet, field: str = "area_code", held: Q | None = None) -> QuerySet:
     """Rows in the user's crisis areas, plus those handed to them (`held`): a fallback lead
     or area admin who receives an alert when nobody is on duty sees exactly what they hold."""
-    q = _q(user, field)
-    if held is not None and user.is_authenticated:
-        q = held if q is None else q | held
-    return queryset.none() if q is None else queryset.filter(q)
+    scoped = scope.within_role_areas(
+        user, queryset, roles={CRISIS_ROLE}, field=field, unplaced_up_to=DISTRICT_PREFIX_LENGTH
+    )
+    if held is None or not user.is_authenticated:
+        return scoped
+    return scoped | queryset.filter(held)
 
 
 def alerts(user) -> QuerySet:
@@ -56,6 +47,16 @@ def get_alert(user, pk, *, for_update: bool = False) -> Alert:
         return qs.get(pk=int(pk))
     except (Alert.DoesNotExist, TypeError, ValueError):
         raise Http404 from None
+
+
+def feed_events(user, since: int, kinds) -> QuerySet:
+    """Events after `since` of the kinds a board row shows, on alerts the user may see."""
+    return AlertEvent.objects.filter(id__gt=since, kind__in=kinds, alert__in=alerts(user))
+
+
+def latest_event_id() -> int:
+    """Where a board starts polling from: the newest event id (it carries nothing else)."""
+    return AlertEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def calls(user) -> QuerySet:

@@ -242,7 +242,8 @@ def _create_alert(
         },
         source=source_key,
     )
-    audit.record("crisis.alert.raise", alert, actor=actor, reason=summary[:200])
+    # the audit log (read by sysadmins) names the summary, never its text (encrypted on the alert)
+    audit.record("crisis.alert.raise", alert, actor=actor, changed_fields=["summary"])
     outbox.emit("alert.raised", _alert_payload(alert))
     return alert
 
@@ -260,7 +261,7 @@ def _repeat(alert: Alert, *, actor, level, summary, source_key, data, now) -> No
             fields.append("ack_deadline")
     alert.save(update_fields=fields)
     _event(alert, EventKind.REPEATED, actor=actor, note=summary, data=data, source=source_key)
-    audit.record("crisis.alert.repeat", alert, actor=actor, reason=summary[:200])
+    audit.record("crisis.alert.repeat", alert, actor=actor, changed_fields=["summary"])
 
 
 def process_assessment_event(
@@ -465,7 +466,10 @@ def close_alert(alert: Alert, *, actor, reason: str, now: dt.datetime | None = N
         locked.close_reason = reason
         locked.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
         _event(locked, EventKind.CLOSED, actor=actor, note=reason)
-        audit.record("crisis.alert.close", locked, actor=actor, reason=reason)
+        audit.record("crisis.alert.close", locked, actor=actor, changed_fields=["close_reason"])
+        outbox.emit(
+            "alert.closed", _alert_payload(locked, disposition=locked.disposition, reason=reason)
+        )
     return locked
 
 
@@ -665,6 +669,17 @@ def record_call(
                 assigned_to_id=alert.assigned_to_id,
                 due_at=timezone.now() + dt.timedelta(minutes=ack_minutes(alert.level)),
             )
+        outbox.emit(
+            "call.logged",
+            {
+                "call_id": call.pk,
+                "person_id": call.person_id,
+                "risk": risk,
+                "topic": topic,
+                "area_code": area_code,
+                "alert_id": call.alert_id,
+            },
+        )
     return call
 
 

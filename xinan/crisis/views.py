@@ -18,7 +18,7 @@ from xinan.core import audit, scope
 from xinan.core.decorators import role_required
 from xinan.core.models import Area
 from xinan.crisis import forms, reach, routing, selectors, services
-from xinan.crisis.models import LEVEL_RANK, AlertEvent, EventKind, Status
+from xinan.crisis.models import LEVEL_RANK, EventKind, Status
 
 crisis_only = role_required(selectors.CRISIS_ROLE)
 # The board and the alerts also open to area admins: a fallback receives alerts when nobody is
@@ -68,7 +68,7 @@ def board(request):
     names = _area_names(a.area_code for a in active + closed)
     for a in active + closed:
         a.area_name = names.get(a.area_code, a.area_code or _("未知地点"))
-    last = AlertEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    last = selectors.latest_event_id()
     audit.record(
         "crisis.alert.list",
         actor=user,
@@ -136,21 +136,20 @@ def feed(request, since: int):
     the alert is.
     """
     user = request.user
-    visible = selectors.alerts(user)
     events = list(
-        AlertEvent.objects.filter(id__gt=since, kind__in=FEED_KINDS, alert__in=visible)
+        selectors.feed_events(user, since, FEED_KINDS)
         .select_related("alert", "alert__assigned_to")
         .order_by("id")[:100]
     )
     last = events[-1].id if events else since
     if not events and since == 0:
-        last = AlertEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        last = selectors.latest_event_id()
     names = _area_names(e.alert.area_code for e in events)
     mine = [
         e.alert_id for e in events if e.kind in RINGING_KINDS and e.alert.assigned_to_id == user.pk
     ]
     services.mark_delivered(mine, user=user)
-    unacked = visible.filter(status=Status.OPEN).count()
+    unacked = selectors.alerts(user).filter(status=Status.OPEN).count()
     now = timezone.now()
     return JsonResponse(
         {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from xinan.accounts.models import Membership, Role, User
+from xinan.accounts.models import Membership, Role, User, phone_lookup_hash, resident_username
 from xinan.core import services as core_services
 from xinan.core.lib import crypto, idnumber
 from xinan.core.lib import phone as phone_lib
@@ -255,10 +255,11 @@ def build_residents(rng: random.Random, grids: list[Area], count: int) -> int:
 
 def link_resident_user() -> None:
     """The demo resident account owns one record, so 'my' pages have something to show."""
-    user, created = User.objects.get_or_create(
-        username="13800000000", defaults={"phone": "13800000000", "display_name": "居民 周丽"}
-    )
-    if created:
+    number = "13800000000"
+    user = User.objects.filter(phone_hash=phone_lookup_hash(number)).first()
+    if user is None:
+        user = User(username=resident_username(number), display_name="居民 周丽")
+        user.set_phone(number)
         user.set_password(DEMO_PASSWORD)
         user.save()
     Membership.objects.get_or_create(user=user, role=Role.RESIDENT)

@@ -7,7 +7,6 @@ through PostgreSQL COPY or SQLite executemany, because the ORM tops out near 8k 
 idempotency key is a hash of the person's keyed ID-number hash, the instrument and the date.
 """
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -25,10 +24,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xinan.core import audit, bus, scope
-from xinan.core.lib import crypto, idnumber
+from xinan.core.lib import crypto, idnumber, spreadsheet, uploads
 from xinan.core.lib.background import run_in_background
 from xinan.core.models import AuditEntry, OutboxEvent
-from xinan.screening import services
+from xinan.screening import files, services
 from xinan.screening.models import Assessment, ImportJob, ImportStatus, Mode
 
 log = logging.getLogger(__name__)
@@ -62,15 +61,22 @@ def template_xlsx(inst) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("录入"))
-    ws.append(header(inst))
+    ws.append(spreadsheet.safe_row(header(inst)))
     codes = wb.create_sheet(_("选项编码说明"))
-    codes.append([_("题号"), _("题目"), _("选项编码")])
+    codes.append(spreadsheet.safe_row([_("题号"), _("题目"), _("选项编码")]))
     for n, item in enumerate(inst.items, start=1):
         options = "；".join(f"{o[0]}={services.option_label(o)}" for o in item.options)
-        codes.append([n, services.item_text(item) or _("（未安装条目文本）"), options])
+        codes.append(
+            spreadsheet.safe_row([n, services.item_text(item) or _("（未安装条目文本）"), options])
+        )
     codes.append([])
     codes.append(
-        [_("说明"), _("测评日期格式 2026-01-31；每行一份问卷；同一人同一量表同一天只导入一次。")]
+        spreadsheet.safe_row(
+            [
+                _("说明"),
+                _("测评日期格式 2026-01-31；每行一份问卷；同一人同一量表同一天只导入一次。"),
+            ]
+        )
     )
     out = io.BytesIO()
     wb.save(out)
@@ -80,41 +86,14 @@ def template_xlsx(inst) -> bytes:
 # ---------------------------------------------------------------- reading, streamed
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def iter_rows(path: str | Path) -> Iterator[list[str]]:
-    """Rows of the first sheet or of the CSV, as strings, header included."""
-    path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        from python_calamine import CalamineWorkbook
-
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
-        for row in sheet.iter_rows():
-            yield [_cell(v) for v in row]
-    else:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            for row in csv.reader(f):
-                yield [c.strip() for c in row]
+    """Rows of the first sheet or of the CSV, as strings, header included; a file that cannot
+    be read raises uploads.UnreadableFile with a Chinese message (xinan/core/lib/uploads.py)."""
+    return uploads.table_rows(path)
 
 
 def count_rows(path: str | Path) -> int:
-    path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        from python_calamine import CalamineWorkbook
-
-        return max(0, CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).height - 1)
-    with path.open("rb") as f:
-        return max(0, sum(1 for line in f if line.strip()) - 1)
+    return uploads.count_table_rows(path)
 
 
 def parse_date(text: str) -> dt.date | None:
@@ -162,8 +141,9 @@ class _Rejects:
     def __init__(self, job: ImportJob, head: list[str]):
         self.job = job
         self.path = import_dir() / f"{job.pk}-rejected.csv"
-        self.f = self.path.open("w", encoding="utf-8-sig", newline="")
-        self.w = csv.writer(self.f)
+        # kept in memory (the upload's size is capped) and written encrypted on close
+        self.f = io.StringIO(newline="")
+        self.w = spreadsheet.SafeWriter(self.f)
         self.w.writerow([*head, _("错误原因")])
         self.report: list[dict[str, Any]] = []
         self.count = 0
@@ -175,6 +155,8 @@ class _Rejects:
             self.report.append({"line": line, "message": message})
 
     def close(self) -> None:
+        if self.count:
+            self.path = files.write_encrypted(self.path, self.f.getvalue())
         self.f.close()
 
 

@@ -4,7 +4,6 @@ Thin views: parse, ask the scope gate, call a service, render. Person-level data
 through xinan.core.scope (directly or via services.assessments_for).
 """
 
-import csv
 import uuid
 from pathlib import Path
 from urllib.parse import urlencode
@@ -13,7 +12,7 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,10 +21,10 @@ from django.views.decorators.http import require_http_methods
 
 from xinan.core import audit, scope
 from xinan.core import services as core_services
-from xinan.core.lib import crypto, idnumber
+from xinan.core.lib import crypto, idnumber, spreadsheet
 from xinan.people import services as people_services
 from xinan.people.models import ConsentKind
-from xinan.screening import advice, campaigns, importer, services
+from xinan.screening import advice, campaigns, files, importer, services
 from xinan.screening.forms import CampaignForm, ImportForm, InterviewForm, PaperForm
 from xinan.screening.models import Campaign, ImportJob, Mode
 
@@ -176,9 +175,9 @@ def _result_or_404(request, pk):
         raise Http404 from None
     person = _own_person(request)
     if pk in request.session.get(RESULTS_SESSION_KEY, []):
-        a = Assessment.objects.filter(pk=pk).first()
+        a = Assessment.objects.filter(pk=pk).first()  # scope: a result this session submitted
     elif person is not None:
-        a = Assessment.objects.filter(pk=pk, person=person).first()
+        a = Assessment.objects.filter(pk=pk, person=person).first()  # scope: the resident's own
     else:
         a = None
     if a is None:
@@ -201,6 +200,7 @@ def result(request, pk):
         sites=sites,
         sites_by_phone=any(s.phone for s in sites),
         sites_online=any(s.booking_url for s in sites),
+        bookable_site=next((s for s in sites if s.bookable), None),
         booking_url=help_here["booking_url"],
     )
     return render(request, "screening/result.html", context)
@@ -261,6 +261,7 @@ def interview(request, pk, code):
                 person=person,
                 site=form.cleaned_data["site"],
                 submitted_at=form.submitted_at(),
+                idempotency_key=form.idempotency_key(request.user),
             )
         except services.ScreeningError as exc:
             form.add_error(None, exc.message)
@@ -315,6 +316,7 @@ def paper(request):
                     person=person,
                     site=d["site"],
                     submitted_at=form.submitted_at(),
+                    idempotency_key=form.idempotency_key(request.user),
                 )
             except services.ScreeningError as exc:
                 form.add_error("answers", exc.message)
@@ -500,27 +502,13 @@ def campaign_invitation_reissue(request, pk, invitation):
     return redirect(f"{url}?area={renewed.area_code}")
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def campaign_invitations_download(request, pk):
     _admin(request.user)
     campaign = campaigns.get_campaign(request.user, pk)
     base = request.build_absolute_uri(reverse("screening:campaign_invitation", args=["x"]))
     rows = campaigns.export_invitations(campaign, actor=request.user, link_base=base[:-2])
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff"  # BOM so Excel opens UTF-8 correctly
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="invitations-{campaign.pk}.csv"'
-    return response
+    return spreadsheet.csv_response(rows, f"invitations-{campaign.pk}.csv")
 
 
 # ---------------------------------------------------------------- a personal invitation link
@@ -735,13 +723,8 @@ def import_status(request, pk):
 
 @login_required
 def import_rejected(request, pk):
-    _staff(request.user)
-    job = _job_or_404(request, pk)
-    if not job.rejected_path or not Path(job.rejected_path).exists():
-        raise Http404
-    return FileResponse(
-        open(job.rejected_path, "rb"),  # noqa: SIM115 — FileResponse closes it
-        as_attachment=True,
-        filename=f"rejected-{job.pk}.csv",
-        content_type="text/csv; charset=utf-8",
-    )
+    # the uploader, or an area admin above the uploader's areas; each download audited
+    job, content = files.rejected_for_download(request.user, pk)
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rejected-{job.pk}.csv"'
+    return response

@@ -91,3 +91,51 @@ class PersonFactory(factory.django.DjangoModelFactory):
                 phone_masked=phone_lib.mask(phone),
             )
         return super()._create(model_class, *args, **kwargs)
+
+
+def service_site(
+    area: Area,
+    name: str = "心理驿站",
+    *,
+    site_type: str = "station",
+    hours: str = "每天 0:00-24:00",
+    services=("counselling",),
+    **fields,
+):
+    """A service site (xinan.network) with weekly opening hours."""
+    from xinan.network import services as network_services
+    from xinan.network.models import ServiceSite
+
+    site = ServiceSite(area=area, name=name, site_type=site_type, **fields)
+    return network_services.save_site(site, actor=None, hours=hours, services=list(services))
+
+
+def counsellor_with_hours(
+    area: Area, site=None, *, username: str = "counsellor_site", weekdays=range(7), **rule
+):
+    """A counsellor with weekly availability at `site` (or online by phone) from today."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from xinan.booking import services as booking_services
+    from xinan.booking.models import Availability
+
+    user = staff("counsellor", area=area, username=username, display_name=f"{username}老师")
+    for weekday in weekdays:
+        booking_services.set_availability(
+            Availability(
+                counsellor=user,
+                mode="site" if site else "phone",
+                site=site,
+                weekday=weekday,
+                start=rule.get("start", dt.time(9, 0)),
+                end=rule.get("end", dt.time(17, 0)),
+                slot_minutes=rule.get("slot_minutes", 50),
+                buffer_minutes=rule.get("buffer_minutes", 10),
+                daily_limit=rule.get("daily_limit", 8),
+                valid_from=timezone.localdate() - dt.timedelta(days=1),
+            ),
+            actor=user,
+        )
+    return user

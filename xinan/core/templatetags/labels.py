@@ -43,33 +43,18 @@ def _model(label: str):
 
 
 @register.filter
-def object_type_label(code: str) -> str:
-    """`people.person` → 居民档案 (the model's verbose name); an unknown code stays as it is."""
-    model = _model(code or "")
-    return str(model._meta.verbose_name) if model is not None else code
-
-
-@register.filter
-def action_label(code: str) -> str:
+def action_words(code: str) -> str:
     """A registered action's label; else the verb and the record type (`people.person.view` →
-    查看 居民档案); else the code."""
-    if code in audit.ACTIONS:
-        return str(audit.ACTIONS[code])
+    查看居民); else the code."""
+    label = audit.action_label(code)
+    if label != code:
+        return label
     parts = (code or "").split(".")
     if len(parts) >= 3 and parts[-1] in VERBS:
         model = _model(".".join(parts[:2]))
         if model is not None:
             return f"{VERBS[parts[-1]]}{model._meta.verbose_name}"
     return code
-
-
-@register.filter
-def object_label(entry) -> str:
-    kind = object_type_label(entry.object_type)
-    oid = str(entry.object_id or "")
-    if not oid:
-        return kind
-    return f"{kind} #{oid}" if oid.isdigit() else f"{kind}（{oid}）"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from xinan.core import scope
 from xinan.core.lib import crypto, fastsql
-from xinan.core.models import AuditEntry, BreakGlassGrant, OutboxEvent
+from xinan.core.models import AuditEntry, OutboxEvent
 from xinan.people.models import Person
 from xinan.testing import factories
 
@@ -61,11 +61,14 @@ def test_find_person_honours_institutions_and_break_glass(areas, person_a, perso
 
     gw = factories.staff("grid_worker", area=areas["grid_a"], username="gw_glass")
     assert scope.find_person(gw, id_number_hash=digest) is None
-    BreakGlassGrant.objects.create(
-        user=gw,
-        person=person_b,
+    scope.grant_access(
+        person_b,
+        to_user=gw,
+        kind="break_glass",
         reason="急诊",
+        source="test",
         expires_at=timezone.now() + timezone.timedelta(hours=1),
+        actor=gw,
     )
     found = scope.find_person(gw, id_number_hash=digest)
     assert found.pk == person_b.pk and found.name == "李四"

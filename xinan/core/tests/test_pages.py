@@ -70,10 +70,10 @@ def test_the_resident_home_shows_sites_and_booking_near_home(
     assert "后续版本开放" not in body and "即将开放" in body  # only the articles are to come
     # A resident of 安顺: the site of their village, its phone, the district's own link.
     factories.PersonFactory(home_area=areas["grid_a"], user=resident_user)
-    site = factories.institution(areas["village_a"], "安顺心理驿站")
+    site = factories.service_site(areas["village_a"], "安顺心理驿站")
     site.phone = "021-62000000"
     site.save()
-    factories.institution(areas["village_b"], "淞虹心理驿站")  # another town's
+    factories.service_site(areas["village_b"], "淞虹心理驿站")  # another town's
     areas["district"].booking_url = "https://booking.example.cn/changning"
     areas["district"].save()
     client.force_login(resident_user)

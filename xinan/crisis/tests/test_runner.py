@@ -63,15 +63,62 @@ def test_two_workers_never_both_claim_one_event(db):
     second = outbox.claim("w2", runner.TOPIC, limit=100)
     assert len(first) + len(second) == 50
     assert not {e.pk for e in first} & {e.pk for e in second}
-    # Interleaved: w2 looked at the same candidates before w1 won them.
-    with mock.patch.object(OutboxEvent.objects, "pending", wraps=OutboxEvent.objects.pending):
-        pass
     stale = timezone.now() + dt.timedelta(seconds=runner.stale_seconds() + 5)
     with time_machine.travel(stale, tick=False):
         a = runner.reclaim_stale("w3")
         b = runner.reclaim_stale("w4")
     assert len(a) == 50 and b == []
     assert {e.pk for e in a} == {e.pk for e in events}
+
+
+def test_a_worker_that_read_the_same_candidates_wins_none_of_them(db):
+    """Interleaved for real: w2 reads the candidates, then w1 claims them all before w2's
+    conditional UPDATEs run; every one of w2's updates must then match nothing."""
+    events = [emit(critical=item9()) for _ in range(5)]
+    real_filter = OutboxEvent.objects.filter
+    won_by_w1: list = []
+
+    def racing_filter(*args, **kwargs):
+        if "claimed_at__isnull" in kwargs and "pk" in kwargs and not won_by_w1:
+            won_by_w1.append(None)  # once, and not again inside w1's own claim
+            won_by_w1.extend(outbox.claim("w1", runner.TOPIC))
+        return real_filter(*args, **kwargs)
+
+    with mock.patch.object(OutboxEvent.objects, "filter", side_effect=racing_filter):
+        second = outbox.claim("w2", runner.TOPIC)
+    assert second == []
+    assert sorted(e.pk for e in won_by_w1[1:]) == [e.pk for e in events]
+    assert set(OutboxEvent.objects.values_list("claimed_by", flat=True)) == {"w1"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_claiming_at_once_share_the_events_without_overlap():
+    """The consumer's own batch claim, from four threads at once until nothing is left."""
+    pks = {emit(critical=item9()).pk for _ in range(200)}
+    won: dict[str, list[int]] = {}
+    errors: list[Exception] = []
+    start = threading.Barrier(4)
+
+    def work(name):
+        try:
+            start.wait()
+            mine = won.setdefault(name, [])
+            while batch := runner.claim(name, limit=7):
+                mine.extend(e.pk for e in batch)
+        except Exception as exc:  # noqa: BLE001 — collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    claimed = [pk for batch in won.values() for pk in batch]
+    assert len(claimed) == len(set(claimed)) == 200 and set(claimed) == pks
+    assert runner.claim("w5") == []
 
 
 def test_the_consumer_s_batch_claim_is_conditional_too(db):
@@ -82,11 +129,10 @@ def test_the_consumer_s_batch_claim_is_conditional_too(db):
     assert len(first) == 20 and len(second) == 10
     assert not {e.pk for e in first} & {e.pk for e in second}
     assert runner.claim("w3") == []
-    # w4 read the same candidates before the others won them: its UPDATE matches nothing.
-    assert (
-        OutboxEvent.objects.filter(pk__in=pks, claimed_at__isnull=True).update(claimed_by="w4") == 0
-    )
-    assert set(OutboxEvent.objects.values_list("claimed_by", flat=True)) == {"w1", "w2"}
+    assert set(OutboxEvent.objects.filter(pk__in=pks).values_list("claimed_by", flat=True)) == {
+        "w1",
+        "w2",
+    }
 
 
 def test_an_edited_rule_applies_from_the_next_pass(person_a, person_b, crisis_a):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from xinan.core.models import AuditEntry, BreakGlassGrant
+from xinan.core.models import AccessGrant, AuditEntry
 from xinan.people.models import Person
 from xinan.testing import factories
 
@@ -130,7 +130,7 @@ def test_break_the_glass_then_the_area_admin_reviews_it(
     assert "不在您的管辖范围内" in page.content()
     screenshot(page, "break-glass-offer")
     page.get_by_role("button", name="申请紧急授权并查看").click()  # no reason: not sent
-    assert "不在您的管辖范围内" in page.content() and not BreakGlassGrant.objects.exists()
+    assert "不在您的管辖范围内" in page.content() and not AccessGrant.objects.exists()
     page.fill("textarea[name=reason]", "危机干预：本人来电称有自伤计划，需核实住址")
     page.get_by_role("button", name="申请紧急授权并查看").click()
     page.wait_for_url(f"**/people/{person_b.pk}/")
@@ -139,15 +139,15 @@ def test_break_the_glass_then_the_area_admin_reviews_it(
     assert banner.count() >= 1
     assert "访问已记录" in page.content()
     screenshot(page, "break-glass-record")
-    grant = BreakGlassGrant.objects.get()
-    assert grant.person_id == person_b.pk and grant.user == grid_worker
+    grant = AccessGrant.objects.get()
+    assert grant.person_id == person_b.pk and grant.to_user == grid_worker
 
     admin = new_page()
     login_as(admin, district_admin)
     admin.get_by_role("link", name="待审核紧急授权").click()
     admin.wait_for_url("**/break-glass/")
-    row = admin.locator("tbody tr").filter(has_text="危机干预")
-    assert row.count() == 1
+    row = admin.locator("table").first.locator("tbody tr").filter(has_text="危机干预")
+    assert row.count() == 1 and grid_worker.username in row.inner_text()  # who asked
     screenshot(admin, "review-queue")
     row.locator("select[name=outcome]").select_option("justified")
     row.locator("input[name=note]").fill("已电话核实")
@@ -158,6 +158,20 @@ def test_break_the_glass_then_the_area_admin_reviews_it(
     grant.refresh_from_db()
     assert grant.reviewed_at is not None and grant.review_note == "已电话核实"
     assert AuditEntry.objects.filter(action="core.break_glass.open").exists()
+
+    # The grant is still open until it expires; the admin ends it early from the same page.
+    active = admin.locator("table").last.locator("tbody tr").filter(has_text="危机干预")
+    assert "紧急授权" in active.inner_text()
+    active.locator("input[name=reason]").fill("核实完毕，无需继续查看")
+    active.get_by_role("button", name="撤销").click()
+    admin.wait_for_url("**/break-glass/")
+    assert "已撤销该访问授权" in admin.inner_text(".messages")
+    assert "没有生效中的访问授权" in admin.content()
+    screenshot(admin, "grant-revoked")
+    grant.refresh_from_db()
+    assert grant.revoked_by == district_admin and not grant.is_active()
+    page.goto(page.url)
+    assert page.inner_text("h1") != "李四" and "李四" not in page.content()
 
 
 def test_a_grid_worker_on_a_phone_gets_the_list_without_sideways_scrolling(

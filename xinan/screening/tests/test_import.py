@@ -82,7 +82,7 @@ def test_it_serves_the_rejected_rows_to_fix_and_reupload(client, grid_worker, pe
     upload(client, csv_file(rows_for(person_a, person_b)))
     job = ImportJob.objects.get()
     response = client.get(reverse("screening:import_rejected", args=[job.pk]))
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    text = response.content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == [*HEADER, "错误原因"]
     assert len(rows) == 6
@@ -252,7 +252,8 @@ def test_the_audit_log_shows_each_chunk_to_the_administrators_of_its_area(
     }
     client.force_login(town_admin)
     page = client.get(reverse("audit_log"), {"action": importer.CHUNK_ACTION}).content.decode()
-    assert f"导入任务 #{job.pk}" in page  # the record type by its Chinese name
+    # The object by its Chinese label, its code kept in the cell's title.
+    assert 'title="screening.importjob"' in page and f"#{job.pk}</td>" in page
     assert rows[person_a.home_area_id] in page and rows[person_b.home_area_id] not in page
     client.force_login(district_admin)
     page = client.get(reverse("audit_log"), {"object_id": str(job.pk)}).content.decode()

@@ -90,7 +90,7 @@ def test_it_links_the_result_to_the_logged_in_resident(client, areas, resident_u
     person = factories.PersonFactory(home_area=areas["grid_a"], user=resident_user)
     areas["district"].hotline = "021-12320"
     areas["district"].save()
-    factories.institution(areas["village_a"], "安顺心理驿站")
+    factories.service_site(areas["village_a"], "安顺心理驿站")
     client.force_login(resident_user)
     start(client, link="1")
     for value in [3, 3, 3, 3, 0, 0, 0, 0, 0]:
@@ -145,7 +145,7 @@ def test_the_result_links_to_booking_nearest_first(client, areas, resident_user,
         return services.nearest_help(area_code)["booking_url"]
 
     factories.PersonFactory(home_area=areas["grid_a"], user=resident_user)
-    site = factories.institution(areas["village_a"], "安顺心理驿站")
+    site = factories.service_site(areas["village_a"], "安顺心理驿站")
     site.phone, site.booking_url = "021-62000000", "https://booking.example.cn/anshun"
     site.save()
     areas["district"].booking_url = "https://booking.example.cn/changning"

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0004_area_and_site_booking_links'),
-        ('crisis', '0002_default_rules'),
+        ('crisis', '0003_encrypt_alert_free_text'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,76 @@
+"""The closed loop's service verbs. Other apps call these (e.g. smd refers a person to hospital
+with `create_referral`); each runs in one transaction with its audit row and events."""
+
+from xinan.cases.services.care import (
+    Flags,
+    mark_missed,
+    may_read_notes,
+    outcome_flags,
+    record_assessment,
+    record_intervention,
+    schedule_follow_up,
+    score_series,
+)
+from xinan.cases.services.cases import (
+    CaseError,
+    cases_for,
+    get_case,
+    line_for,
+    may_work_on,
+    move_case,
+    open_case,
+    open_case_by_hand,
+    pick_responsible,
+    reassign,
+)
+from xinan.cases.services.referrals import (
+    accept_referral,
+    complete_referral,
+    consent_for_sharing,
+    create_referral,
+    decline_referral,
+    inbox,
+    sent,
+)
+from xinan.cases.services.tasks import (
+    add_task,
+    complete_task,
+    create_from_rules,
+    escalate_overdue,
+    reassign_task,
+    worklist,
+)
+
+__all__ = [
+    "CaseError",
+    "Flags",
+    "accept_referral",
+    "add_task",
+    "cases_for",
+    "complete_referral",
+    "complete_task",
+    "consent_for_sharing",
+    "create_from_rules",
+    "create_referral",
+    "decline_referral",
+    "escalate_overdue",
+    "get_case",
+    "inbox",
+    "line_for",
+    "mark_missed",
+    "may_read_notes",
+    "may_work_on",
+    "move_case",
+    "open_case",
+    "open_case_by_hand",
+    "outcome_flags",
+    "pick_responsible",
+    "reassign",
+    "reassign_task",
+    "record_assessment",
+    "record_intervention",
+    "schedule_follow_up",
+    "score_series",
+    "sent",
+    "worklist",
+]

@@ -1,0 +1,237 @@
+"""Tasks with due times: created from TaskRule rows, worked from the worklist, escalated when
+missed."""
+
+import dataclasses
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from xinan.cases import topics
+from xinan.cases.models import (
+    AssignTo,
+    Case,
+    FollowUp,
+    FollowUpMode,
+    Task,
+    TaskKind,
+    TaskRule,
+    TaskStatus,
+)
+from xinan.cases.services.cases import LINE_ROLES, CaseError, may_work_on, refuse
+from xinan.core import audit, outbox
+
+for _code, _label in [
+    ("cases.task.done", gettext_lazy("完成任务")),
+    ("cases.task.assign", gettext_lazy("转派任务")),
+    ("cases.task.escalate", gettext_lazy("任务逾期督办")),
+]:
+    audit.register_action(_code, _label)
+
+# Contacts that count as the case's first contact.
+CONTACT_KINDS = frozenset({TaskKind.FIRST_CONTACT, TaskKind.FOLLOW_UP_CONTACT, TaskKind.CALLBACK})
+
+
+# Who answers a referral at each kind of receiving institution, unless the rule names a role.
+RECEIVING_ROLE = {
+    "mhc": "psychiatrist",
+    "hospital": "psychiatrist",
+    "chc": "doctor",
+    "social_org": "social_worker",
+    "school": "counsellor",
+    "government": "grid_worker",
+}
+
+
+def town_code(area_code: str) -> str:
+    return area_code[:9].ljust(12, "0") if len(area_code) >= 9 else area_code
+
+
+def _assignment(rule: TaskRule, case: Case, referral) -> dict:
+    if rule.assign_to == AssignTo.ROLE_AT_INSTITUTION and referral is not None:
+        return {
+            "assignee_role": rule.role
+            or RECEIVING_ROLE.get(referral.to_institution.kind, "doctor"),
+            "assignee_institution": referral.to_institution,
+        }
+    if rule.assign_to == AssignTo.RESPONSIBLE and case.responsible_id:
+        return {"assignee_id": case.responsible_id}
+    # Nobody named: the line's first role at the person's home area (any of them may take it).
+    role = rule.role or LINE_ROLES[case.line][0]
+    return {"assignee_role": role, "assignee_area_code": case.area_code}
+
+
+def create_from_rules(
+    case: Case, trigger: str, *, start: dt.datetime, actor, referral=None
+) -> list[Task]:
+    """The tasks the active rules of `trigger` owe for this case (inside the caller's
+    transaction). Follow-up rules also schedule the repeat assessment they stand for."""
+    made = []
+    for rule in TaskRule.objects.filter(trigger=trigger, active=True):
+        follow_up = None
+        due = rule.due_from(start)
+        if rule.kind == TaskKind.FOLLOW_UP:
+            follow_up = FollowUp.objects.create(
+                case=case,
+                person_id=case.person_id,
+                instrument=rule.instrument or "phq9",
+                due_at=due,
+                mode=FollowUpMode.LINK,
+            )
+        made.append(
+            Task.objects.create(
+                case=case,
+                person_id=case.person_id,
+                kind=rule.kind,
+                title=rule.name,
+                due_at=due,
+                area_code=case.area_code,
+                rule=rule,
+                referral=referral,
+                follow_up=follow_up,
+                **_assignment(rule, case, referral),
+            )
+        )
+    return made
+
+
+def add_task(case: Case, *, actor, kind: str, title: str, due_at: dt.datetime) -> Task:
+    """A task a worker sets themselves (e.g. a callback the person asked for)."""
+    title = title.strip()
+    if kind not in TaskKind.values:
+        raise CaseError(_("请选择任务类型"), field="kind")
+    if not title:
+        raise CaseError(_("请填写事项"), field="title")
+    if not may_work_on(actor, case):
+        refuse(actor, case, _("您无权处理此个案"))
+    with transaction.atomic():
+        task = Task.objects.create(
+            case=case,
+            person_id=case.person_id,
+            kind=kind,
+            title=title[:200],
+            due_at=due_at,
+            area_code=case.area_code,
+            assignee=actor,
+        )
+        audit.record("cases.task.assign", task, actor=actor, changed_fields=["assignee"])
+    return task
+
+
+def _mine_q(user) -> Q:
+    """Tasks addressed to the user, or to a role the user holds where the user holds it."""
+    q = Q(assignee=user)
+    for m in user.active_memberships():
+        if m.area_id:
+            q |= Q(
+                assignee__isnull=True,
+                assignee_role=m.role,
+                assignee_area_code__startswith=m.area.prefix,
+            )
+        elif m.institution_id:
+            q |= Q(
+                assignee__isnull=True,
+                assignee_role=m.role,
+                assignee_institution_id=m.institution_id,
+            )
+    return q
+
+
+def worklist(user) -> QuerySet:
+    """The user's open tasks, earliest due first."""
+    return Task.objects.open().filter(_mine_q(user)).order_by("due_at", "id")
+
+
+def may_work_task(user, task: Task) -> bool:
+    return worklist(user).filter(pk=task.pk).exists() or (
+        task.case is not None and may_work_on(user, task.case)
+    )
+
+
+def complete_task(task: Task, *, actor, result: str = "", now: dt.datetime | None = None) -> Task:
+    """Mark a task done; a contact task sets the case's first contact time."""
+    now = now or timezone.now()
+    if not may_work_task(actor, task):
+        refuse(actor, task.case, _("这项任务不在您的待办中"))
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        if locked.status != TaskStatus.OPEN:
+            raise CaseError(_("该任务已完成或已取消"))
+        locked.status, locked.done_at, locked.done_by = TaskStatus.DONE, now, actor
+        locked.result = result.strip()[:300]
+        if locked.assignee_id is None:
+            locked.assignee = actor
+        locked.save(update_fields=["status", "done_at", "done_by", "result", "assignee"])
+        if locked.kind in CONTACT_KINDS and locked.case_id:
+            Case.objects.filter(pk=locked.case_id, first_contact_at__isnull=True).update(
+                first_contact_at=now
+            )
+        audit.record("cases.task.done", locked, actor=actor, changed_fields=["status"])
+    return locked
+
+
+def reassign_task(task: Task, *, to_user, actor) -> Task:
+    """Hand a task to a colleague whose scope reaches the person; otherwise refused."""
+    if not may_work_task(actor, task):
+        refuse(actor, task.case, _("这项任务不在您的待办中"))
+    if to_user is None or task.case is None or not may_work_on(to_user, task.case):
+        refuse(actor, task.case, _("不能转派给职责范围以外的人员：对方无权查看该居民"))
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        if locked.status != TaskStatus.OPEN:
+            raise CaseError(_("该任务已完成或已取消"))
+        locked.assignee = to_user
+        locked.save(update_fields=["assignee"])
+        audit.record("cases.task.assign", locked, actor=actor, changed_fields=["assignee"])
+    return locked
+
+
+def escalate_overdue(now: dt.datetime | None = None, *, limit: int = 500) -> int:
+    """Claim overdue tasks (a conditional UPDATE: two workers never both take one), give each
+    area's admins an escalation task, and emit `task.escalated`."""
+    now = now or timezone.now()
+    candidates = list(
+        Task.objects.filter(status=TaskStatus.OPEN, escalated_at__isnull=True, due_at__lt=now)
+        .exclude(kind=TaskKind.ESCALATION)
+        .values_list("pk", flat=True)[:limit]
+    )
+    handled = 0
+    for pk in candidates:
+        with transaction.atomic():
+            won = Task.objects.filter(
+                pk=pk, status=TaskStatus.OPEN, escalated_at__isnull=True
+            ).update(escalated_at=now)
+            if not won:
+                continue
+            task = Task.objects.get(pk=pk)
+            escalation = Task.objects.create(
+                case_id=task.case_id,
+                person_id=task.person_id,
+                kind=TaskKind.ESCALATION,
+                title=_("逾期督办：%(title)s") % {"title": task.title},
+                due_at=now + dt.timedelta(days=1),
+                assignee_role="area_admin",
+                assignee_area_code=town_code(task.area_code),
+                area_code=task.area_code,
+                escalates=task,
+                referral_id=task.referral_id,
+            )
+            audit.record("cases.task.escalate", task, actor=None, changed_fields=["escalated_at"])
+            outbox.emit(
+                topics.TASK_ESCALATED,
+                dataclasses.asdict(
+                    topics.TaskEscalated(
+                        task_id=task.pk,
+                        escalation_task_id=escalation.pk,
+                        person_id=task.person_id,
+                        kind=task.kind,
+                        area_code=task.area_code,
+                        due_at=task.due_at.isoformat(),
+                    )
+                ),
+            )
+            handled += 1
+    return handled

@@ -1,0 +1,28 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def count_of(figures, key):
+    return figures.counts.get(key, 0)
+
+
+@register.filter
+def rate_of(figures, key):
+    value = figures.rates.get(key)
+    return "—" if value is None else f"{value:.1f}%"
+
+
+@register.filter
+def permille(figures):
+    value = figures.prevalence
+    return "—" if value is None else f"{value:.2f}‰"
+
+
+@register.filter
+def measure_rate(figures, key):
+    from xinan.smd.indicators import RATE_BY_MEASURE
+
+    rate = RATE_BY_MEASURE.get(key)
+    return rate_of(figures, rate) if rate else ""
