@@ -30,7 +30,7 @@ def person_crisis(context, person):
     of levels and states for everyone who may open the person; summaries and call topics only
     from the scores level up (crisis workers, counsellors, doctors, psychiatrists)."""
     user = context["request"].user
-    detail = scope.detail_for(user, person)
+    detail = scope.detail_for(user, person, domain="crisis")
     alerts = list(
         scope.filter_related(user, Alert.objects.filter(person=person)).order_by("-raised_at")[:20]
     )
@@ -39,7 +39,10 @@ def person_crisis(context, person):
             "-received_at"
         )[:20]
     )
+    if detail < scope.Detail.FLAG:
+        alerts, calls = [], []
     return {
+        "shown": detail >= scope.Detail.FLAG,
         "alerts": alerts,
         "calls": calls,
         "details": detail >= scope.Detail.SCORES,
