@@ -53,7 +53,10 @@ def action_words(code: str) -> str:
     if len(parts) >= 3 and parts[-1] in VERBS:
         model = _model(".".join(parts[:2]))
         if model is not None:
-            return f"{VERBS[parts[-1]]}{model._meta.verbose_name}"
+            return _("%(verb)s%(what)s") % {
+                "verb": VERBS[parts[-1]],
+                "what": model._meta.verbose_name,
+            }
     return code
 
 
