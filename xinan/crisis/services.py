@@ -7,7 +7,6 @@ obtained through the scope gate (`xinan.crisis.selectors`).
 import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -601,10 +600,6 @@ def delete_shift(shift, *, actor) -> None:
 
 
 # Hotline and callbacks ----------------------------------------------------------------------
-
-
-def callback_hours() -> int:
-    return int(getattr(settings, "CRISIS_CALLBACK_HOURS", 24))
 
 
 def record_call(
