@@ -540,19 +540,23 @@ def escalate_overdue(
 
 
 def reoffer_exhausted(now: dt.datetime | None = None) -> list[Alert]:
-    """Offer each exhausted open alert to someone on duty now who has not had it yet: as soon
-    as a shift begins, not at a deadline. Who is on duty is read once per area code."""
+    """Offer each open alert that nobody on duty holds — exhausted, or held by the fallback
+    because nobody was on duty — to someone on duty now who has not had it yet: as soon as a
+    shift begins, not at a deadline. Who is on duty is read once per area code."""
     now = _now(now)
     offered: list[Alert] = []
     chains: dict[str, list] = {}
-    candidates = Alert.objects.exhausted_open()
-    for pk, code, tried in candidates.values_list("pk", "area_code", "tried_user_ids"):
+    candidates = Alert.objects.waiting_for_duty()
+    rows = candidates.values_list("pk", "area_code", "tried_user_ids", "via_fallback")
+    for pk, code, tried, via_fallback in rows:
         chain = _chain(chains, code, now)
-        if not any(d.user_id not in set(tried or []) for d in chain):
+        untried = [d for d in chain if d.user_id not in set(tried or [])]
+        # A fallback keeps what it holds until a person on shift can take it over.
+        if not untried or (via_fallback and all(d.fallback for d in untried)):
             continue
         with transaction.atomic():
             alert = Alert.objects.select_for_update().filter(pk=pk).first()
-            if alert is None or alert.status != Status.OPEN or not alert.exhausted:
+            if alert is None or not alert.waiting_for_duty:
                 continue
             _escalate(alert, now, chains)
             offered.append(alert)
