@@ -54,6 +54,7 @@ def set_availability(rule: Availability, *, actor) -> Availability:
         raise BookingError(_("只有心理咨询师可以开放预约时间"))
     if not can_manage(actor, counsellor):
         raise BookingError(_("您不能修改这位咨询师的预约时间"))
+    _check_certificates(counsellor)
     if rule.end <= rule.start:
         raise BookingError(_("结束时间应晚于开始时间"), "end")
     if rule.slot_minutes < 10 or rule.slot_minutes > 240:
@@ -99,6 +100,17 @@ def set_availability(rule: Availability, *, actor) -> Availability:
             changed_fields=["weekday", "start", "end", "mode", "site"],
         )
     return rule
+
+
+def _check_certificates(counsellor) -> None:
+    """A counsellor registered in the talent database with certificates, all lapsed, may not
+    open new times until a current certificate is recorded."""
+    professional = getattr(counsellor, "professional", None)
+    if professional is None:
+        return
+    certs = list(professional.certificates.all())
+    if certs and not any(c.is_valid() for c in certs):
+        raise BookingError(_("资质证书已过期，请先在人才库登记有效证书再开放预约"))
 
 
 def _rule_within_site_hours(rule: Availability) -> bool:

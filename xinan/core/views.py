@@ -257,3 +257,17 @@ def area_import(request):
             "area_count": Area.objects.count(),
         },
     )
+
+
+@login_required
+def job_list(request):
+    """Background jobs (imports, invitation runs) with their state: the user's own; every
+    user's for a sysadmin."""
+    from xinan.core import jobs
+
+    everyone = request.user.is_superuser or "sysadmin" in request.user.roles()
+    return render(
+        request,
+        "core/jobs.html",
+        {"jobs": jobs.visible_to(request.user)[:100], "all_jobs": everyone},
+    )

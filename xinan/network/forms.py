@@ -1,4 +1,5 @@
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from xinan.core.models import Area, AreaLevel
@@ -81,3 +82,82 @@ class ClosureForm(forms.Form):
         label=_("特别关门"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
     )
     note = forms.CharField(label=_("说明"), required=False, max_length=100)
+
+
+class ProfessionalForm(forms.ModelForm):
+    class Meta:
+        from xinan.network.models import Professional
+
+        model = Professional
+        fields = [
+            "name",
+            "kind",
+            "area",
+            "institution",
+            "phone",
+            "specialties",
+            "languages",
+            "populations",
+            "sites",
+            "bio",
+            "active",
+        ]
+        widgets = {
+            "populations": forms.CheckboxSelectMultiple,
+            "sites": forms.SelectMultiple(attrs={"size": 6}),
+        }
+
+    def __init__(self, *args, areas=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = areas if areas is not None else Area.objects.none()
+        self.fields["area"].empty_label = _("请选择区划")
+        self.fields["kind"].choices = [("", _("请选择类别")), *self.fields["kind"].choices[1:]]
+        self.fields["institution"].empty_label = _("无")
+        prefixes = [a.prefix for a in (areas or [])]
+        q = Q(pk__in=[])
+        for p in prefixes:
+            q |= Q(area__code__startswith=p)
+        self.fields["sites"].queryset = ServiceSite.objects.filter(q)
+        self.fields["sites"].required = False
+
+
+class CertificateForm(forms.Form):
+    name = forms.CharField(label=_("证书名称"), max_length=100)
+    number = forms.CharField(label=_("证书编号"), max_length=60)
+    issuer = forms.CharField(label=_("发证机构"), max_length=100)
+    issued_on = forms.DateField(
+        label=_("发证日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    expires_on = forms.DateField(
+        label=_("有效期至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class CourseForm(forms.ModelForm):
+    class Meta:
+        from xinan.network.models import Course
+
+        model = Course
+        fields = ["title", "topic", "area", "description", "certificate_name"]
+
+    def __init__(self, *args, areas=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = areas if areas is not None else Area.objects.none()
+        self.fields["area"].empty_label = _("请选择区划")
+
+
+class SessionForm(forms.ModelForm):
+    class Meta:
+        from xinan.network.models import TrainingSession
+
+        model = TrainingSession
+        fields = ["topic", "trainer", "starts_at", "ends_at", "hours", "site", "online_url"]
+        widgets = {
+            "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        }
+
+    def __init__(self, *args, sites=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites if sites is not None else ServiceSite.objects.none()
+        self.fields["site"].empty_label = _("线上培训")

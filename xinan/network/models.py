@@ -267,3 +267,95 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# ---------------------------------------------------------------- trainings
+
+
+class Course(models.Model):
+    title = models.CharField(_("课程名称"), max_length=200)
+    topic = models.CharField(_("主题"), max_length=100)
+    area = models.ForeignKey(
+        "core.Area", on_delete=models.PROTECT, related_name="+", verbose_name=_("主办区划")
+    )
+    description = models.TextField(_("简介"), blank=True)
+    certificate_name = models.CharField(_("结业证书名称"), max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("培训课程")
+        verbose_name_plural = _("培训课程")
+        constraints = [models.UniqueConstraint(fields=["area", "title"], name="course_unique")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def audit_area_code(self) -> str:
+        return self.area_id
+
+
+class TrainingSession(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sessions")
+    topic = models.CharField(_("本次主题"), max_length=200)
+    trainer = models.CharField(_("授课人"), max_length=100)
+    starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("结束时间"))
+    hours = models.DecimalField(_("学时"), max_digits=4, decimal_places=1)
+    site = models.ForeignKey(
+        ServiceSite, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("地点")
+    )
+    online_url = models.URLField(_("线上链接"), blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name = _("培训场次")
+        verbose_name_plural = _("培训场次")
+
+    def __str__(self) -> str:
+        return f"{self.course} · {self.topic}"
+
+
+class Enrolment(models.Model):
+    session = models.ForeignKey(
+        TrainingSession, on_delete=models.CASCADE, related_name="enrolments"
+    )
+    professional = models.ForeignKey(
+        Professional, on_delete=models.CASCADE, related_name="enrolments"
+    )
+    enrolled_at = models.DateTimeField(default=timezone.now)
+    attended_at = models.DateTimeField(_("签到时间"), null=True, blank=True)
+    method = models.CharField(max_length=10, blank=True)  # qr, manual, import
+
+    class Meta:
+        ordering = ["session__starts_at"]
+        verbose_name = _("报名与签到")
+        verbose_name_plural = _("报名与签到")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "professional"], name="enrol_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.professional} @ {self.session}"
+
+
+class TrainingCertificate(models.Model):
+    """Issued when a professional has attended every session of a course."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="certificates")
+    professional = models.ForeignKey(
+        Professional, on_delete=models.CASCADE, related_name="training_certificates"
+    )
+    number = models.CharField(_("证书编号"), max_length=40, unique=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("结业证书")
+        verbose_name_plural = _("结业证书")
+        constraints = [
+            models.UniqueConstraint(fields=["course", "professional"], name="course_cert_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.number

@@ -4,6 +4,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
@@ -278,13 +279,17 @@ def find_sites(
         distances = {pk: d for d, pk in ranked}
         qs = qs.filter(pk__in=distances)
     elif home:
-        nearness = [When(area__code__startswith=home[:n], then=Value(i)) for i, n in ((0, 12), (1, 9))]
+        nearness = [
+            When(area__code__startswith=home[:n], then=Value(i)) for i, n in ((0, 12), (1, 9))
+        ]
         qs = qs.annotate(near=Case(*nearness, default=Value(9), output_field=IntegerField()))
         qs = qs.order_by("near", "site_type", "name")
+    availability = apps.get_model("booking", "Availability")
+    bookable = Exists(availability.objects.filter(site=OuterRef("pk"), active=True))
     sites = list(
-        qs.annotate(is_open=Case(When(is_open, then=Value(1)), default=Value(0))).select_related(
-            "area"
-        )[:limit]
+        qs.annotate(
+            is_open=Case(When(is_open, then=Value(1)), default=Value(0)), bookable=bookable
+        ).select_related("area")[:limit]
     )
     hits = [SiteHit(s, distances.get(s.pk), bool(s.is_open)) for s in sites]
     if distances:
@@ -296,18 +301,9 @@ def sites_near_home(area_code: str, limit: int = 10) -> list[ServiceSite]:
     """What the result page and resident home list: sites nearest the home in the area tree."""
     if not area_code:
         return []
-    from django.apps import apps
-
     hits = find_sites(prefix=area_code[:6], home=area_code, limit=limit)
-    availability = apps.get_model("booking", "Availability")
-    bookable = set(
-        availability.objects.filter(site__in=[h.site for h in hits], active=True).values_list(
-            "site_id", flat=True
-        )
-    )
     for h in hits:
         h.site.open_now = h.open_now
-        h.site.bookable = h.site.pk in bookable
     return [h.site for h in hits]
 
 

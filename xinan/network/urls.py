@@ -1,6 +1,6 @@
 from django.urls import path
 
-from xinan.network import views
+from xinan.network import views, views_talent
 
 app_name = "network"
 
@@ -13,4 +13,24 @@ urlpatterns = [
     path("manage/sites/<int:pk>/", views.site_edit, name="site_edit"),
     path("manage/sites/<int:pk>/closure/", views.site_closure, name="site_closure"),
     path("manage/coverage/", views.coverage, name="coverage"),
+]
+
+urlpatterns += [
+    path("manage/professionals/", views_talent.professionals, name="professionals"),
+    path("manage/professionals/new/", views_talent.professional_edit, name="professional_create"),
+    path("manage/professionals/<int:pk>/", views_talent.professional_detail, name="professional"),
+    path(
+        "manage/professionals/<int:pk>/edit/",
+        views_talent.professional_edit,
+        name="professional_edit",
+    ),
+    path(
+        "manage/professionals/<int:pk>/certificates/",
+        views_talent.certificate_add,
+        name="certificate_add",
+    ),
+    path("manage/trainings/", views_talent.training_list, name="trainings"),
+    path("manage/trainings/<int:pk>/", views_talent.course_detail, name="course"),
+    path("manage/trainings/sessions/<int:pk>/", views_talent.session_detail, name="session"),
+    path("checkin/<str:token>/", views_talent.checkin, name="checkin"),
 ]

@@ -14,8 +14,11 @@ import os
 
 import pytest
 import schemathesis
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, given, settings
+from django.test import Client
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from schemathesis import GenerationMode, checks
 
 from xinan.api import services as api_services
@@ -27,24 +30,28 @@ EXAMPLES = int(os.environ.get("XINAN_SCHEMA_EXAMPLES", "40"))
 
 
 @pytest.fixture
-def api_schema(db, areas):
+def api_schema(caller):
+    # the schema is for logged-in staff (docs/api.md): fetched with the counsellor's session
     app = whole_bodies(with_token_calls(get_wsgi_application()))
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    browser = Client()
+    browser.force_login(caller[2])
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, headers={"Cookie": cookie})
 
 
 @pytest.fixture
-def caller(areas, db):
+def caller(areas, db):  # noqa: D401
     """A counsellor's bearer header and the ID number of a resident in their scope."""
     user = factories.staff("counsellor", area=areas["town_a"], username="fuzz_counsellor")
     person = factories.PersonFactory(
         name="模糊测试居民", home_area=areas["grid_a"], id_number=factories.valid_id_number()
     )
     key = api_services.issue(user, "schemathesis")[1]
-    return {"Authorization": f"Bearer {key}"}, person.id_number
+    return {"Authorization": f"Bearer {key}"}, person.id_number, user
 
 
 def test_every_operation_answers_as_documented(api_schema, caller):
-    bearer, id_number = caller
+    bearer, id_number, _user = caller
     # Each operation's generated cases through hypothesis directly: schemathesis's own pytest
     # plugin (from_fixture) does not run under pytest 9.
     operations = [result.ok() for result in api_schema.get_all_operations()]
@@ -61,7 +68,7 @@ def test_every_operation_answers_as_documented(api_schema, caller):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(
+            @hypothesis_settings(
                 max_examples=EXAMPLES,
                 deadline=None,
                 suppress_health_check=list(HealthCheck),
