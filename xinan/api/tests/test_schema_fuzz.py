@@ -14,7 +14,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -38,7 +40,13 @@ def api_schema(caller):
     assert response.status_code == 200
     schema = schemathesis.openapi.from_dict(response.json())
     schema.app = whole_bodies(with_token_calls(get_wsgi_application()))
-    return schema
+    # as Django's test client does: a request's end must not close the test's connection (in
+    # its transaction, PostgreSQL's would be closed as "obsolete")
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield schema
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
