@@ -22,3 +22,13 @@ class CoreConfig(AppConfig):
         workbench.autodiscover()
         # Each app's privacy.py registers its export / erasure of a person's data.
         privacy.autodiscover()
+        chinese_empty_choices()
+
+
+def chinese_empty_choices() -> None:
+    """Every form's empty choice in Chinese: Django's "- Select an option -" (model choice
+    fields, model forms) and "---------" (admin and older paths) read "请选择"."""
+    from django.db.models import fields
+
+    fields.BLANK_CHOICE_LABEL = _("- 请选择 -")
+    fields.BLANK_CHOICE_DASH[0] = ("", _("- 请选择 -"))
