@@ -11,6 +11,7 @@ class CoreConfig(AppConfig):
         from xinan.core import (
             checks,  # noqa: F401  (registers system checks)
             events,
+            privacy,
             schedule,
             workbench,
         )
@@ -19,6 +20,8 @@ class CoreConfig(AppConfig):
         events.autodiscover()
         schedule.autodiscover()
         workbench.autodiscover()
+        # Each app's privacy.py registers its export / erasure of a person's data.
+        privacy.autodiscover()
         chinese_empty_choices()
 
 
