@@ -36,7 +36,7 @@ LIAISONS = [
     ("civil_affairs", Role.CIVIL_AFFAIRS, "民政专干 吴霞"),
     ("disability_liaison", Role.DISABILITY_LIAISON, "残联专职委员 郑琳"),
 ]
-LIAISON_VILLAGE = "310105001001"  # the demo social worker's village
+LIAISON_VILLAGE = "310105001001"  # the demo social worker's neighbourhood
 DISORDERS = [
     ("F20", "F20.0", 60), ("F31", "F31.1", 14), ("F7x", "F71.1", 9), ("F22", "F22.0", 6),
     ("F25", "F25.0", 5), ("F06", "F06.2", 6),
