@@ -5,6 +5,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -47,6 +48,7 @@ def referral_list(request):
             "status": status,
             "statuses": ReferralStatus.choices,
             "has_inbox": bool(institutions_of(request.user)),
+            "now": timezone.now(),
         },
     )
 
