@@ -16,8 +16,6 @@ from xinan.core.models import Area, Institution, InstitutionKind
 from xinan.people.models import Person
 from xinan.smd import rules, services
 from xinan.smd.models import (
-    Cadence,
-    ClassificationRule,
     DiagnosisReport,
     Drug,
     Emergency,
@@ -161,8 +159,8 @@ def build_demo(*, seed: int, stdout) -> None:
                  and (p.age or 30) >= 15]  # fmt: skip
         chosen += spare[: max(0, len(FORCED) - have)]
     chcs = {i.area_id[:9]: i for i in Institution.objects.filter(kind=InstitutionKind.CHC)}
-    rule_rows = list(ClassificationRule.objects.filter(active=True))
-    cadences = list(Cadence.objects.all())
+    rule_rows = services.active_rules()
+    cadences = services.cadences()
     forced = list(FORCED)
     histories = []
     with transaction.atomic():
