@@ -118,7 +118,10 @@ class ServiceSite(models.Model):
 class OpeningHours(models.Model):
     """One opening interval of the weekly pattern (weekday 0 = Monday), local time."""
 
-    site = models.ForeignKey(ServiceSite, on_delete=models.CASCADE, related_name="hours")
+    # Indexed by (site, weekday, opens, closes) below: "open now" is a correlated lookup per site.
+    site = models.ForeignKey(
+        ServiceSite, on_delete=models.CASCADE, related_name="hours", db_index=False
+    )
     weekday = models.PositiveSmallIntegerField(_("星期"))
     opens = models.TimeField(_("开门"))
     closes = models.TimeField(_("关门"))
@@ -127,7 +130,12 @@ class OpeningHours(models.Model):
         ordering = ["weekday", "opens"]
         verbose_name = _("开放时间")
         verbose_name_plural = _("开放时间")
-        indexes = [models.Index(fields=["weekday", "opens", "closes"], name="hours_open_idx")]
+        indexes = [
+            # a site's hours on a weekday (open_ids, SiteCalendar)
+            models.Index(fields=["site", "weekday", "opens", "closes"], name="hours_site_open_idx"),
+            # every site open now (open_q)
+            models.Index(fields=["weekday", "opens", "closes", "site"], name="hours_open_now_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.weekday} {self.opens:%H:%M}-{self.closes:%H:%M}"
