@@ -352,8 +352,8 @@ class CoverageRow:
 def coverage(prefix: str, *, site_type: str = SiteType.VILLAGE_ROOM) -> list[CoverageRow]:
     """For each town under `prefix`: its villages and how many have an active site of
     `site_type` (a counselling room by default) at the village or below, against the target
-    share XINAN_SITE_COVERAGE_TARGET (every village: 1.0)."""
-    target = getattr(settings, "SITE_COVERAGE_TARGET", 1.0)
+    share XINAN_SITE_COVERAGE_TARGET (percent; 100 = every village)."""
+    target = settings.SITE_COVERAGE_TARGET
     towns = list(Area.objects.current().filter(code__startswith=prefix, level=AreaLevel.TOWN))
     villages = list(
         Area.objects.current()
