@@ -135,8 +135,26 @@ REQUIRE_STAFF_2FA = env_bool("XINAN_REQUIRE_STAFF_2FA", False)
 SESSION_COOKIE_AGE = env_int("XINAN_SESSION_SECONDS", 8 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("XINAN_SECURE_COOKIES", False)
+# Served over HTTPS (XINAN_HTTPS=true, docs/configuration.md "HTTPS"): secure cookies, HSTS and
+# a redirect of plain http. `xinan check --deploy` is clean with it (xinan/core/tests).
+HTTPS = env_bool("XINAN_HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("XINAN_SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("XINAN_HSTS_SECONDS", 31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("XINAN_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("XINAN_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("XINAN_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the proxy's health probe may ask over plain http
+# Behind a reverse proxy: the client's address from X-Forwarded-For (the right-most hop that is
+# not one of XINAN_TRUSTED_PROXIES, and only when the request came from one of them), and the
+# scheme from X-Forwarded-Proto (xinan/core/middleware.py).
+TRUST_X_FORWARDED_FOR = env_bool("XINAN_TRUST_X_FORWARDED_FOR", False)
+TRUSTED_PROXIES = env_list("XINAN_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+if env_bool("XINAN_TRUST_X_FORWARDED_PROTO", TRUST_X_FORWARDED_FOR):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Preloading puts the domain in the browsers' built-in HTTPS lists, hard to undo: a deployment
+# opts in with XINAN_HSTS_PRELOAD; until then the deploy check's reminder is silenced.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 BREAK_GLASS_HOURS = env_int("XINAN_BREAK_GLASS_HOURS", 4)
 # How long a process trusts a resolved API token (and its user's memberships) before asking
 # the database again: a revoked token or a changed membership takes effect within this time.
@@ -172,6 +190,14 @@ CRISIS_ACK_MINUTES = {
     "yellow": env_int("XINAN_CRISIS_ACK_YELLOW", 24 * 60),
 }
 CRISIS_POLL_SECONDS = float(env_str("XINAN_CRISIS_POLL_SECONDS", "0.1"))
+
+# The worker (xinan/core/worker.py): leases a dead worker's items are taken over after, the
+# heartbeat that renews them, how often idle lanes poll beside the bus.
+WORKER_LEASE_SECONDS = float(env_str("XINAN_WORKER_LEASE_SECONDS", "5"))
+WORKER_HEARTBEAT_SECONDS = float(env_str("XINAN_WORKER_HEARTBEAT_SECONDS", "1"))
+WORKER_POLL_SECONDS = float(env_str("XINAN_WORKER_POLL_SECONDS", "0.5"))
+# Durable jobs through django.tasks, stored in the database and run by the worker's jobs lane.
+TASKS = {"default": {"BACKEND": "xinan.core.jobs.DatabaseBackend"}}
 
 # Crisis bus ----------------------------------------------------------------------------------
 # How a committed outbox event wakes its consumers at once, across processes (xinan/core/bus.py,

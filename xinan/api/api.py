@@ -1,5 +1,9 @@
-"""The REST API, with its OpenAPI description at /api/v1/docs."""
+"""The REST API, with its OpenAPI description at /api/v1/docs (staff only)."""
 
+import functools
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
@@ -7,12 +11,30 @@ from ninja.security import django_auth
 
 from xinan.api.auth import BearerToken, TwoFactorRequired
 
+
+def staff_only(view):
+    """The schema and the docs page are for logged-in staff: they are the map of what the
+    platform accepts, and nobody else builds against it (docs/api.md)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not user.is_staff_member:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 api = NinjaAPI(
     title="心安 xinan API",
     version="1",
     urls_namespace="api",
     auth=[BearerToken(), django_auth],
     docs_url="/docs",
+    docs_decorator=staff_only,
 )
 
 

@@ -19,3 +19,21 @@ def check_secrets(app_configs, **kwargs):
     if booking and not booking.startswith(("https://", "http://")):
         problems.append(Error("XINAN_BOOKING_URL must be an http(s) address", id="xinan.E003"))
     return problems
+
+
+@register()
+def check_proxies(app_configs, **kwargs):
+    import ipaddress
+
+    problems = []
+    for entry in settings.TRUSTED_PROXIES:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problems.append(
+                Error(
+                    f"XINAN_TRUSTED_PROXIES: {entry!r} is not an address or network",
+                    id="xinan.E004",
+                )
+            )
+    return problems

@@ -53,6 +53,12 @@ DETAIL: dict[str, dict[str, Detail]] = {
     "doctor": dict(zip(DOMAINS, (_S, _S, _S, _S), strict=True)),
     "crisis_worker": dict(zip(DOMAINS, (_S, _X, _A, _S), strict=True)),
     "psychiatrist": dict(zip(DOMAINS, (_X, _X, _X, _X), strict=True)),
+    # The village's 精神卫生综合管理小组 liaisons: that a registered patient lives here and
+    # the current risk level, nothing else, and no resident list.
+    "zongzhi": dict(zip(DOMAINS, (_N, _N, _F, _N), strict=True)),
+    "police": dict(zip(DOMAINS, (_N, _N, _F, _N), strict=True)),
+    "civil_affairs": dict(zip(DOMAINS, (_N, _N, _F, _N), strict=True)),
+    "disability_liaison": dict(zip(DOMAINS, (_N, _N, _F, _N), strict=True)),
     # sysadmins run the deployment; they get no person-level access from that role.
     "sysadmin": dict.fromkeys(DOMAINS, _N),
     "resident": dict.fromkeys(DOMAINS, _N),
@@ -225,30 +231,50 @@ class _GrantRule:
 _GRANTS = _GrantRule()
 
 
-def _rules(user, *, include_grants: bool = True) -> list:
+def _lists(reach: Reach, domain: str | None) -> bool:
+    """Whether a membership reaches people for this purpose: in a domain, if its role sees
+    anything there; for the record itself (no domain), if its role sees at least ATTENTION
+    somewhere (a role that sees only a flag, as a police liaison in smd, lists no one)."""
+    if domain is None:
+        return any(level >= Detail.ATTENTION for level in DETAIL.get(reach.role, {}).values())
+    return reach.detail_in(domain) > Detail.NONE
+
+
+def _rules(user, *, domain: str | None = None, include_grants: bool = True) -> list:
     """The rules by which this user reaches people, cheapest check first."""
     if not user.is_authenticated:
         return []
-    cached = getattr(user, "_scope_rules", None)
-    if cached is None:
-        mine = reaches(user)
-        cached = [_AreaRule(r) for r in mine if r.area_prefix is not None]
-        cached += [_InstitutionRule(r) for r in mine if r.institution_id is not None]
-        user._scope_rules = cached
-    return [*cached, _GRANTS] if include_grants else cached
+    if domain is not None and domain not in DOMAINS:
+        raise ValueError(f"unknown detail domain {domain!r}; known: {', '.join(DOMAINS)}")
+    cache = user.__dict__.setdefault("_scope_rules", {})
+    rules = cache.get(domain)
+    if rules is None:
+        mine = [r for r in reaches(user) if _lists(r, domain)]
+        rules = [_AreaRule(r) for r in mine if r.area_prefix is not None]
+        rules += [_InstitutionRule(r) for r in mine if r.institution_id is not None]
+        cache[domain] = rules
+    return [*rules, _GRANTS] if include_grants else rules
 
 
-def persons(user, *, include_grants: bool = True) -> QuerySet:
-    """Every Person the user may list; empty for users without person-level roles."""
+def persons(user, *, domain: str | None = None, include_grants: bool = True) -> QuerySet:
+    """Every Person the user may list (in a domain: every person the user sees anything of
+    there); empty for users without person-level roles."""
     Person = _person_model()
-    return filter_related(user, Person.objects.all(), person_path="", include_grants=include_grants)
+    return filter_related(
+        user, Person.objects.all(), person_path="", domain=domain, include_grants=include_grants
+    )
 
 
 def filter_related(
-    user, queryset: QuerySet, *, person_path: str = "person", include_grants: bool = True
+    user,
+    queryset: QuerySet,
+    *,
+    person_path: str = "person",
+    domain: str | None = None,
+    include_grants: bool = True,
 ) -> QuerySet:
     """Narrow any queryset of person-linked rows (assessments, alerts…) to the user's scope."""
-    rules = _rules(user, include_grants=include_grants)
+    rules = _rules(user, domain=domain, include_grants=include_grants)
     if not rules:
         return queryset.none()
     q = Q(pk__in=[])
@@ -323,7 +349,7 @@ def detail_for(user, person, domain: str = "screening") -> Detail:
     # so a person in the user's own area costs no institution or grant query.
     ceiling = max((r.detail_in(domain) for r in reaches(user)), default=Detail.NONE)
     best = Detail.NONE
-    for rule in _rules(user):
+    for rule in _rules(user, domain=domain):
         if best >= ceiling:
             break
         if rule.admits(probe):

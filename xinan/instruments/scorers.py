@@ -4,7 +4,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from xinan.instruments.engine import (
+from xinan.instruments.answers import (
     ScoreResult,
     _band_and_positive,
     critical_hits,
@@ -12,6 +12,7 @@ from xinan.instruments.engine import (
 )
 from xinan.instruments.errors import InstrumentError, _
 from xinan.instruments.model import Instrument
+from xinan.instruments.registry import cutoff_override
 
 Scorer = Callable[[Instrument, Any], ScoreResult]
 _SCORERS: dict[str, Scorer] = {}
@@ -155,8 +156,6 @@ def scl90(instrument: Instrument, answers: Any) -> ScoreResult:
         for name, sub in instrument.subscales.items()
     }
     rule = dict(instrument.positive or {})
-    from xinan.instruments.registry import cutoff_override
-
     rule.update(cutoff_override(instrument))
     positive = (
         total > rule.get("total_above", 160)

@@ -28,6 +28,7 @@ def person_list(request):
     page = Paginator(people.order_by("home_area_id", "name", "id"), 50).get_page(
         request.GET.get("page")
     )
+    services.record_list_viewed(request.user, query=query, tag=tag, page=page)
     token = services.outside_scope_match(request.user, query) if query and not page else None
     return render(
         request,
@@ -91,7 +92,10 @@ def person_edit(request, pk):
         user=request.user,
         initial=PersonForm.initial_from(person),
         show_notes=show_notes,
+        person=person,
     )
+    if request.method == "GET":
+        services.record_edit_opened(request.user, person)
     # The person's current home stays selectable even if a grant brought them into view.
     form.fields["home_area"].queryset |= type(person.home_area).objects.filter(
         pk=person.home_area_id

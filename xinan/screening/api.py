@@ -7,6 +7,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja.responses import Response
 
+from xinan.core import scope
 from xinan.screening import services
 from xinan.screening.models import Mode
 
@@ -36,16 +37,32 @@ class CriticalOut(Schema):
     answer: int | float | str | None
 
 
-class AssessmentOut(Schema):
+class AssessmentReceived(Schema):
+    """What a caller whose role sees no scores gets back (grid workers, social workers, area
+    admins: detail level ATTENTION): the assessment was saved, scored and, if an answer needs
+    it, raised as a crisis alert — but its score is not theirs to read."""
+
     id: int
     instrument: str
     version: str
+    submitted_at: dt.datetime
+    scores_shown: Literal[False] = Field(description="false: this caller may not see scores")
+
+
+class AssessmentOut(Schema):
+    """What a caller whose role sees scores gets back (counsellors, doctors, crisis workers:
+    detail level SCORES; psychiatrists: FULL)."""
+
+    id: int
+    instrument: str
+    version: str
+    submitted_at: dt.datetime
+    scores_shown: Literal[True] = Field(description="true: the score follows")
     total: float | None
     band: str
     band_label: str
     positive: bool
     critical: list[CriticalOut]
-    submitted_at: dt.datetime
 
 
 class Problem(Schema):
@@ -61,8 +78,13 @@ def _when(day: dt.date | None) -> dt.datetime | None:
 
 @router.post(
     "/assessments",
-    response={201: AssessmentOut, 400: Problem},
+    response={201: AssessmentOut | AssessmentReceived, 400: Problem, 409: Problem},
     summary="Submit one scored assessment for a person in the caller's scope",
+    description="The answer is at the caller's detail level for the person: roles that see "
+    "scores (counsellor, doctor, crisis worker, psychiatrist) get `AssessmentOut` with total, "
+    "band, band_label, positive and critical; the others (grid worker, social worker, area "
+    "admin) get `AssessmentReceived` without them. `scores_shown` says which. 409: the "
+    "idempotency key was already used for a different submission.",
 )
 def submit(request, data: AssessmentIn):
     answers = data.answers if isinstance(data.answers, str) else ",".join(map(str, data.answers))
@@ -78,21 +100,33 @@ def submit(request, data: AssessmentIn):
             submitted_at=_when(data.assessed_on),
             idempotency_key=data.idempotency_key,
         )
+    except services.IdempotencyConflict as exc:
+        return Response({"detail": exc.message, "field": exc.field}, status=409)
     except services.ScreeningError as exc:
         return Response({"detail": exc.message, "field": exc.field}, status=400)
-    # Rendered here, in the shape AssessmentOut documents (the API tests hold it to that):
-    # letting ninja validate its own output again costs a tenth of the call.
-    return Response(
-        {
-            "id": a.pk,
-            "instrument": a.instrument,
-            "version": a.version,
-            "total": a.total,
-            "band": a.band,
-            "band_label": a.band_label,
-            "positive": a.positive,
-            "critical": a.critical,
-            "submitted_at": a.submitted_at,
-        },
-        status=201,
-    )
+    # Rendered here, in the shapes documented above (the API tests hold it to them): letting
+    # ninja validate its own output again costs a tenth of the call.
+    body = {
+        "id": a.pk,
+        "instrument": a.instrument,
+        "version": a.version,
+        "submitted_at": a.submitted_at,
+        "scores_shown": False,
+    }
+    if _sees_scores(request.auth, a.person):
+        body.update(
+            scores_shown=True,
+            total=a.total,
+            band=a.band,
+            band_label=a.band_label,
+            positive=a.positive,
+            critical=a.critical,
+        )
+    return Response(body, status=201)
+
+
+def _sees_scores(user, person) -> bool:
+    """From what the submission already loaded: the gate stops at the first rule that gives the
+    caller's best screening detail, so a person reached by area (the usual case) costs no
+    query; only an institution's client or a grant asks the database."""
+    return scope.detail_for(user, person, "screening") >= scope.Detail.SCORES

@@ -1,6 +1,8 @@
 """HTML forms for screening pages. Validation of answers is the scoring engine's."""
 
 import datetime as dt
+import hashlib
+import secrets
 
 from django import forms
 from django.utils import timezone
@@ -9,7 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from xinan.core.lib import uploads
 from xinan.core.models import Area
 from xinan.people.models import PopulationTag
-from xinan.screening import services
+from xinan.screening import campaigns, services
+
+EARLIEST_DAY = services.EARLIEST_ASSESSMENT.date()
 
 
 class WhereWhenForm(forms.Form):
@@ -19,12 +23,29 @@ class WhereWhenForm(forms.Form):
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     site = forms.CharField(label=_("地点"), max_length=200, required=False)
+    # A fresh token per page shown: the same form posted twice (a double click, a reload,
+    # a slow network's retry) saves one assessment (screening.services idempotency keys).
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["form_token"] = secrets.token_urlsafe(24)
 
     def clean_assessed_on(self):
         day = self.cleaned_data["assessed_on"]
         if day > timezone.localdate():
             raise forms.ValidationError(_("测评日期不能晚于今天"))
+        if day < EARLIEST_DAY:
+            raise forms.ValidationError(_("测评日期不能早于2000年1月1日，请核对"))
         return day
+
+    def idempotency_key(self, user) -> str | None:
+        """The key for this page's submission, per user (None for a form without a token)."""
+        token = self.cleaned_data.get("form_token")
+        if not token:
+            return None
+        return hashlib.sha256(f"form:{user.pk}:{token}".encode()).hexdigest()
 
     def submitted_at(self) -> dt.datetime:
         day = self.cleaned_data["assessed_on"]
@@ -101,9 +122,9 @@ class CampaignForm(forms.Form):
         )
         self.fields["instruments"].choices = services.instrument_choices()
 
-    def to_data(self) -> services.CampaignData:
+    def to_data(self) -> campaigns.CampaignData:
         d = self.cleaned_data
-        return services.CampaignData(
+        return campaigns.CampaignData(
             name=d["name"],
             area=d["area"],
             instruments=tuple(d["instruments"]),

@@ -17,15 +17,18 @@ from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from xinan.core import audit, outbox, scope
+from xinan.core import audit, events, outbox, scope
 from xinan.core.lib import crypto, fastsql, idnumber
 from xinan.screening.models import Assessment, AssessmentDraft, Campaign, Mode
+from xinan.screening.topics import AssessmentScored
 
 audit.register_action("screening.assessment.submit", _("提交测评"))
 audit.register_action("screening.assessment.view", _("查看测评"))
 audit.register_action("screening.campaign.create", _("创建筛查活动"))
 
-TOPIC = "assessment.scored"
+TOPIC = AssessmentScored.TOPIC
+# No assessment on this platform's instruments can be older: a date before it is a typo.
+EARLIEST_ASSESSMENT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 log = logging.getLogger(__name__)
 
 
@@ -34,6 +37,26 @@ class ScreeningError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class IdempotencyConflict(ScreeningError):
+    """The idempotency key was already used for a different submission."""
+
+
+def _same_submission(existing: Assessment, a: "Assessment") -> Assessment:
+    """The row saved first under this key, if `a` is the same submission; else the conflict."""
+    same = (existing.instrument, existing.version, existing.person_id, existing.answers) == (
+        a.instrument,
+        a.version,
+        a.person_id,
+        a.answers,
+    )
+    if not same:
+        raise IdempotencyConflict(
+            _("该幂等键已用于另一份不同的测评（量表、对象或答案不同），未保存；请换一个新的键"),
+            field="idempotency_key",
+        )
+    return existing
 
 
 # ---------------------------------------------------------------- instruments
@@ -77,11 +100,6 @@ def instrument(code: str, version: str | None = None):
 
 def instruments() -> list:
     return list(_registry().list_instruments())
-
-
-def self_administrable() -> list:
-    """Instruments whose item text is installed: only those can be answered without staff."""
-    return [i for i in instruments() if i.text_installed]
 
 
 def item_text(item) -> str:
@@ -133,22 +151,8 @@ def previous_total(person, code: str, before: dt.datetime | None = None) -> floa
 
 
 def payload(a: Assessment, previous: float | None) -> dict[str, Any]:
-    """The `assessment.scored` event, exactly as the crisis app reads it."""
-    return {
-        "assessment_id": a.pk,
-        "person_id": a.person_id,
-        "instrument": a.instrument,
-        "version": a.version,
-        "total": a.total,
-        "band": a.band,
-        "positive": a.positive,
-        "critical": list(a.critical),
-        "area_code": a.area_code,
-        "anonymous": a.person_id is None,
-        "previous_total": previous,
-        "mode": a.mode,
-        "submitted_at": a.submitted_at.isoformat(),
-    }
+    """The `assessment.scored` event (screening/topics.py) as the outbox stores it."""
+    return events.to_dict(AssessmentScored.of(a, previous))
 
 
 def _critical(result) -> list[dict[str, Any]]:
@@ -209,16 +213,16 @@ def submit_assessment(
     submitted_at = submitted_at or now
     if submitted_at > now + dt.timedelta(minutes=5):
         raise ScreeningError(_("测评时间不能晚于现在"), field="submitted_at")
+    if submitted_at < EARLIEST_ASSESSMENT:
+        raise ScreeningError(_("测评日期不能早于2000年1月1日，请核对"), field="submitted_at")
     entered_by = actor if getattr(actor, "is_authenticated", False) else None
+    existing = None
     if idempotency_key:
         existing = Assessment.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
     # Everything that only reads is done before the transaction: on SQLite it takes the one
     # write lock, and holding it shorter is what keeps concurrent submissions from queueing.
     # (A concurrent submission for the same person can make `previous` one behind; the unique
     # idempotency key still refuses a duplicate import row.)
-    previous = previous_total(person, inst.code, submitted_at)
     a = Assessment(
         person=person,
         instrument=inst.code,
@@ -239,6 +243,9 @@ def submit_assessment(
         submitted_at=submitted_at,
         idempotency_key=idempotency_key or None,
     )
+    if existing is not None:
+        return _same_submission(existing, a)
+    previous = previous_total(person, inst.code, submitted_at)
     try:
         with transaction.atomic():
             fastsql.insert(a)
@@ -249,12 +256,12 @@ def submit_assessment(
                 changed_fields=["answers"],
                 reason=_mode_label(a.mode),
             )
-            outbox.emit(TOPIC, payload(a, previous))
+            outbox.emit_event(AssessmentScored.of(a, previous))
     except IntegrityError:
         if idempotency_key:  # the same row, submitted concurrently: the first one won
             existing = Assessment.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
-                return existing
+                return _same_submission(existing, a)
         raise
     return a
 
@@ -378,22 +385,6 @@ def finish_draft(draft: AssessmentDraft, inst, *, actor) -> Assessment:
         )
         draft.delete()
     return a
-
-
-# ---------------------------------------------------------------- campaigns
-# The campaign verbs live in xinan.screening.campaigns; these names stay importable from here
-# for existing callers (resolved on first use, as campaigns.py imports this module).
-_CAMPAIGN_NAMES = frozenset(
-    {"CampaignData", "create_campaign", "campaigns_for", "get_campaign", "targets", "Cell"}
-)
-
-
-def __getattr__(name: str):
-    if name in _CAMPAIGN_NAMES:
-        from xinan.screening import campaigns
-
-        return getattr(campaigns, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def instrument_choices(codes: Iterable[str] | None = None) -> list[tuple[str, str]]:

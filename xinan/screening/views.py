@@ -261,6 +261,7 @@ def interview(request, pk, code):
                 person=person,
                 site=form.cleaned_data["site"],
                 submitted_at=form.submitted_at(),
+                idempotency_key=form.idempotency_key(request.user),
             )
         except services.ScreeningError as exc:
             form.add_error(None, exc.message)
@@ -315,6 +316,7 @@ def paper(request):
                     person=person,
                     site=d["site"],
                     submitted_at=form.submitted_at(),
+                    idempotency_key=form.idempotency_key(request.user),
                 )
             except services.ScreeningError as exc:
                 form.add_error("answers", exc.message)

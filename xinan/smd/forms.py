@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from xinan.core.models import Area, AreaLevel, Institution
 from xinan.smd.models import (
+    DANGER_FIELDS,
     RISK_DEFINITIONS,
     Classification,
     Disorder,
@@ -20,7 +21,7 @@ from xinan.smd.models import (
     Trigger,
 )
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 RISK_CHOICES = [(level, text) for level, text in RISK_DEFINITIONS.items()]
 
 
@@ -156,8 +157,19 @@ class FollowUpForm(forms.ModelForm):
         self.fields["mode"].initial = "home"
         for name in ("adverse", "physical_illness", "psychotic", "insight", "adherence"):
             self.fields[name].choices = [c for c in self.fields[name].choices if c[0] != ""]
+            self.fields[name].required = False  # required when the patient was reached
+        for name in DANGER_FIELDS:
+            self.fields[name].required = False
+            self.fields[name].initial = 0
         _chinese_empty(self)
         _dates(self)
+        self.fields["override_class"].choices = [("", _("按规范判定")), *Classification.choices[:3]]
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in DANGER_FIELDS:
+            cleaned[name] = cleaned.get(name) or 0
+        return cleaned
 
 
 class DrugForm(forms.Form):
@@ -213,9 +225,19 @@ class EmergencyForm(forms.ModelForm):
 
     class Meta:
         model = Emergency
-        fields = ["occurred_at", "triggers", "risk_level", "involved", "disposals", "hospital",
-                  "description"]  # fmt: skip
+        fields = ["occurred_at", "triggers", "risk_level", "involved", "disposals",
+                  "hospital_institution", "hospital", "description"]  # fmt: skip
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "hospital_institution": _("送往平台内的医院时选择：将同时向该院发出紧急上转转介"),
+            "hospital": _("平台外的医院请直接填写名称"),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["hospital_institution"]
+        field.queryset = Institution.objects.filter(kind__in=["mhc", "hospital"])
+        field.empty_label = _("不送往平台内医院")
 
 
 class CompleteEmergencyForm(forms.Form):

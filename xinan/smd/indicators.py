@@ -63,6 +63,8 @@ RATES = [  # key, label, numerator, denominator
     ("stable_rate", _("病情稳定率"), "stable", "home_managed"),
     ("exam_rate", _("体检率"), "examined", "registered"),
 ]
+# The rate shown under each count in the table (a count without one shows none).
+RATE_BY_MEASURE = {num: key for key, _label, num, _den in RATES}
 
 
 def _conf(name: str, default: int) -> int:
@@ -98,7 +100,7 @@ class Figures:
 
     @property
     def rates(self) -> dict[str, float | None]:
-        return {key: self.rate(num, den) for key, _, num, den in RATES}
+        return {key: self.rate(num, den) for key, _label, num, den in RATES}
 
     @property
     def prevalence(self) -> float | None:
@@ -132,10 +134,8 @@ def standard_ok(dates: list[dt.date], start: dt.date, end: dt.date, registered_o
 
 def flags(prefix: str, start: dt.date, end: dt.date) -> dict[int, Flags]:
     """Per 在册 patient of the area, what they count towards in [start, end]."""
-    patients = dict(registered(prefix, end).values_list("pk", _("person__home_area_id")))
-    registered_on = dict(
-        Patient.objects.filter(pk__in=patients).values_list("pk", _("registered_on"))
-    )
+    patients = dict(registered(prefix, end).values_list("pk", "person__home_area_id"))
+    registered_on = dict(Patient.objects.filter(pk__in=patients).values_list("pk", "registered_on"))
     result = {pk: Flags(area=area) for pk, area in patients.items()}
     by_patient: dict[int, list[dict]] = defaultdict(list)
     for f in (

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from xinan.core import audit, scope
 from xinan.core.lib import crypto, idnumber
 from xinan.core.models import Institution
-from xinan.crisis.models import Alert
 from xinan.smd import forms, services, visibility
 from xinan.smd.models import (
     RISK_DEFINITIONS,
@@ -113,9 +112,9 @@ def worklist(request):
             "q": query,
             "now": now,
             "pending_reports": visibility.reports(user).filter(status=ReportStatus.PENDING).count(),
-            "open_emergencies": visibility.related(
-                user, Emergency.objects.filter(completed_at__isnull=True)
-            ).count(),
+            "open_emergencies": visibility.emergencies(user)
+            .filter(completed_at__isnull=True)
+            .count(),
         },
     )
 
@@ -147,7 +146,7 @@ def patient_detail(request, pk):
     patient = visibility.get_patient(request.user, pk)
     audit.record("smd.patient.view", patient, actor=request.user)
     follow_ups = list(patient.follow_ups.prefetch_related("drugs").select_related("doctor")[:20])
-    alerts = Alert.objects.filter(person_id=patient.person_id).active()[:5]
+    alerts = visibility.alerts_of(patient).active()[:5]
     return render(
         request,
         "smd/patient_detail.html",
@@ -298,9 +297,7 @@ def follow_up_new(request, pk):
 
 def _get_follow_up(user, pk) -> FollowUp:
     try:
-        return visibility.related(
-            user, FollowUp.objects.select_related("patient__person__home_area", "doctor")
-        ).get(pk=int(pk))
+        return visibility.follow_ups(user).get(pk=int(pk))
     except (FollowUp.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 
@@ -373,7 +370,7 @@ def emergency_new(request, pk):
     alert_id = request.POST.get("alert") or request.GET.get("alert")
     if alert_id:
         # Only an alert about this same patient can be linked.
-        alert = Alert.objects.filter(pk=alert_id, person_id=patient.person_id).first()
+        alert = visibility.alerts_of(patient).filter(pk=alert_id).first()
         if alert is None:
             raise Http404
     form = forms.EmergencyForm(request.POST or None)
@@ -402,7 +399,7 @@ def emergency_new(request, pk):
 @require_POST
 def emergency_complete(request, pk):
     try:
-        emergency = visibility.related(request.user, Emergency.objects).get(pk=int(pk))
+        emergency = visibility.emergencies(request.user).get(pk=int(pk))
     except (Emergency.DoesNotExist, ValueError):
         raise Http404 from None
     form = forms.CompleteEmergencyForm(request.POST)

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from xinan.core.workbench import Section, section
 from xinan.smd import visibility
-from xinan.smd.models import Classification, Emergency, PatientStatus, ReportStatus
+from xinan.smd.models import Classification, PatientStatus, ReportStatus
 
 
 @section(order=20)
@@ -38,8 +38,6 @@ def smd_follow_ups(request) -> Section | None:
             "unstable": active.filter(current_class=Classification.UNSTABLE).count(),
             "total": active.count(),
             "reports": visibility.reports(user).filter(status=ReportStatus.PENDING).count(),
-            "emergencies": visibility.related(
-                user, Emergency.objects.filter(completed_at__isnull=True)
-            ).count(),
+            "emergencies": visibility.emergencies(user).filter(completed_at__isnull=True).count(),
         },
     )

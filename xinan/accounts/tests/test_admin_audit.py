@@ -186,3 +186,29 @@ def test_staff_created_from_the_command_line_are_audited(db, areas):
     assert m.active and not m.pending  # the operator at the console, not an admin session
     assert AuditEntry.objects.filter(action="accounts.user.create", object_id=str(user.pk))
     assert AuditEntry.objects.filter(action="accounts.membership.add", object_id=str(m.pk))
+
+
+def test_createadmin_is_audited(db):
+    from django.core.management import call_command
+
+    call_command("createadmin", "boss", password="Boss2026admin")
+    user = User.objects.get(username="boss")
+    assert user.memberships.get().role == Role.SYSADMIN
+    actions = set(AuditEntry.objects.filter(actor__isnull=True).values_list("action", flat=True))
+    assert {"accounts.user.create", "accounts.membership.add"} <= actions
+
+
+def test_the_demo_leaves_a_membership_for_the_second_administrator(db):
+    import io
+
+    from xinan.accounts import demo as accounts_demo
+    from xinan.people import demo as people_demo
+
+    people_demo.build(seed=3, residents=20)
+    for _ in range(2):  # safe to re-run
+        accounts_demo.build_demo(seed=3, stdout=io.StringIO())
+    m = Membership.objects.get(user__username="counsellor_new")
+    assert m.pending and m.requested_by.username == "sysadmin"
+    second = User.objects.get(username="sysadmin2")
+    services.approve_membership(m, actor=second)
+    assert Membership.objects.get(pk=m.pk).active

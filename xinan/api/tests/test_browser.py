@@ -5,7 +5,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-def test_the_api_docs_render_from_local_files(page, screenshot):
+def test_the_api_docs_render_from_local_files(page, screenshot, counsellor, login_as):
+    login_as(page, counsellor)  # the docs are for staff
     blocked = []
     page.on("requestfailed", lambda r: blocked.append(r.url))
     page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)

@@ -83,10 +83,10 @@ def test_only_bearer_calls_to_the_api_take_the_short_stack():
 
 
 def test_a_token_submission_through_the_short_stack_is_saved_audited_and_documented(
-    app, grid_worker, person_a
+    app, counsellor, person_a
 ):
     application, _site, _api = app
-    _t, key = services.issue(grid_worker, "paper forms")
+    _t, key = services.issue(counsellor, "paper forms")
     r = submit(application, key, person_a.id_number)
     assert r["status"] == 201, r["body"]
     body = json.loads(r["body"])
@@ -95,9 +95,9 @@ def test_a_token_submission_through_the_short_stack_is_saved_audited_and_documen
     AssessmentOut.model_validate(body)
     assert (body["total"], body["band"], body["critical"][0]["level"]) == (11, "moderate", "red")
     a = Assessment.objects.get(pk=body["id"])
-    assert a.entered_by == grid_worker
+    assert a.entered_by == counsellor
     entry = AuditEntry.objects.get(action="screening.assessment.submit", object_id=str(a.pk))
-    assert (entry.actor, entry.ip_address) == (grid_worker, "10.1.2.3")
+    assert (entry.actor, entry.ip_address) == (counsellor, "10.1.2.3")
     # Security headers still apply, stricter for JSON; no session cookie is set.
     headers = r["headers"]
     assert headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
@@ -125,9 +125,10 @@ def test_problems_come_back_in_chinese_with_the_field(app, grid_worker):
 
 def test_everything_else_takes_the_full_stack(app, db):
     application, _site, _api = app
-    # No token: the session stack, which puts the site's page policy on the docs page.
+    # No token: the session stack, which puts the site's page policy on the docs page (and
+    # sends a visitor without a staff session to log in first).
     page = call(application, "GET", "/api/v1/docs")
-    assert page["status"] == 200 and b"swagger" in page["body"].lower()
+    assert page["status"] == 302 and "/accounts/login/" in page["headers"]["Location"]
     assert "script-src 'self'" in page["headers"]["Content-Security-Policy"]
 
 
@@ -148,3 +149,24 @@ def test_the_short_stack_chooses_the_language_as_the_site_does(app, grid_worker)
     # A thread left in English by an earlier request serves the next call in Chinese.
     translation.activate("en")
     assert ask() == ("zh-hans", "没有这个量表：NOPE")
+
+
+def test_the_system_check_passes_for_the_stacks_as_configured():
+    from xinan.api import checks
+
+    assert checks.check_token_stack(None) == []
+
+
+def test_a_middleware_added_to_the_site_only_fails_the_system_check(settings):
+    from xinan.api import checks
+
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "xinan.core.middleware.new_site_rule"]
+    problems = checks.check_token_stack(None)
+    assert [(p.id, p.msg) for p in problems] == [
+        (
+            "xinan.E401",
+            "xinan.core.middleware.new_site_rule is in MIDDLEWARE but token calls to /api/ skip it",
+        )
+    ]
+    settings.API_MIDDLEWARE = [*settings.API_MIDDLEWARE, "xinan.core.middleware.new_site_rule"]
+    assert checks.check_token_stack(None) == []

@@ -81,8 +81,8 @@ def test_the_command_issues_lists_and_revokes(grid_worker, capsys):
     assert services.authenticate(key) is None
 
 
-def test_a_submission_is_scored_saved_audited_and_emitted(client, grid_worker, person_a):
-    _t, key = services.issue(grid_worker, "paper forms")
+def test_a_submission_is_scored_saved_audited_and_emitted(client, counsellor, person_a):
+    _t, key = services.issue(counsellor, "paper forms")
     r = post(
         client,
         key,
@@ -100,12 +100,12 @@ def test_a_submission_is_scored_saved_audited_and_emitted(client, grid_worker, p
     a = Assessment.objects.get(pk=body["id"])
     assert (a.person, a.entered_by, a.mode, a.area_code) == (
         person_a,
-        grid_worker,
+        counsellor,
         "paper",
         person_a.home_area_id,
     )
     assert AuditEntry.objects.filter(
-        action="screening.assessment.submit", object_id=str(a.pk), actor=grid_worker
+        action="screening.assessment.submit", object_id=str(a.pk), actor=counsellor
     ).exists()
     event = OutboxEvent.objects.get(topic="assessment.scored", payload__assessment_id=a.pk)
     assert event.payload["critical"][0]["item"] == "9"
@@ -205,7 +205,8 @@ def test_the_same_idempotency_key_saves_once_per_caller(client, grid_worker, are
     assert Assessment.objects.count() == 2
 
 
-def test_the_api_describes_itself(client):
+def test_the_api_describes_itself(client, counsellor):
+    client.force_login(counsellor)  # to staff: see test_detail_levels
     r = client.get("/api/v1/openapi.json")
     assert r.status_code == 200
     assert "/api/v1/screening/assessments" in r.json()["paths"]

@@ -242,14 +242,11 @@ def _stage_by_system(case: Case, stage: str, actor, now) -> None:
     _event(case, CaseEventKind.STAGE, actor=actor, from_stage=previous, to_stage=stage, at=now)
 
 
-def _grant(referral: Referral, actor, now) -> int | None:
-    """Access for the receiving institution's staff (the gate's grants, once they exist)."""
+def _grant(referral: Referral, actor, now) -> int:
+    """Access for the receiving institution's staff through the gate, for GRANT_DAYS."""
     from xinan.core import scope
 
-    grant_access = getattr(scope, "grant_access", None)
-    if grant_access is None:
-        return None
-    grant = grant_access(
+    grant = scope.grant_access(
         referral.person,
         to_institution=referral.to_institution,
         kind="referral",

@@ -8,7 +8,8 @@ from django.utils import timezone
 from xinan.cases import consumers, services, sweeps
 from xinan.cases.models import Case, FollowUp, Intervention, Referral, Task, TaskKind
 from xinan.cases.tests.conftest import event, scored
-from xinan.core.models import AuditEntry, OutboxEvent
+from xinan.core import scope
+from xinan.core.models import AccessGrant, AuditEntry, OutboxEvent
 from xinan.people.models import Consent
 from xinan.testing import factories
 
@@ -89,7 +90,12 @@ def test_it_walks_a_referral_up_and_back_down(
         parent=r,
     )
     assert down.from_institution == mhc
+    assert not scope.persons(chc_doctor).filter(pk=consented.pk).exists()
     services.accept_referral(down, actor=chc_doctor)
+    # The receiving centre's staff now reach the person through a grant with an expiry.
+    assert scope.persons(chc_doctor).filter(pk=consented.pk).exists()
+    grant = AccessGrant.objects.get(source=f"cases.referral:{down.pk}")
+    assert grant.to_institution == chc and grant.expires_at > timezone.now()
     case = Case.objects.get(pk=identified_case.pk)
     assert case.stage == "follow_up"
     follow_ups = Task.objects.filter(kind=TaskKind.FOLLOW_UP, case=case).order_by("due_at")

@@ -209,17 +209,28 @@ def test_detail_levels_are_data_by_domain(psychiatrist, grid_worker, person_a):
 
 
 def test_a_new_role_is_a_row_of_the_table(monkeypatch, areas, person_a):
-    """ "A police liaison sees only a risk flag" needs a row, not code."""
+    """A role that sees only a risk flag in one domain needs a row, not code."""
     monkeypatch.setitem(
-        scope.DETAIL, "police_liaison", dict.fromkeys(scope.DOMAINS, scope.Detail.NONE)
+        scope.DETAIL, "night_watch", dict.fromkeys(scope.DOMAINS, scope.Detail.NONE)
     )
-    monkeypatch.setitem(scope.DETAIL["police_liaison"], "smd", scope.Detail.FLAG)
-    officer = factories.staff("grid_worker", area=areas["town_a"], username="police")
-    officer.memberships.update(role="police_liaison")
-    officer = type(officer).objects.get(pk=officer.pk)
-    assert _agrees(officer, person_a)
+    monkeypatch.setitem(scope.DETAIL["night_watch"], "crisis", scope.Detail.FLAG)
+    watch = factories.staff("grid_worker", area=areas["town_a"], username="watch")
+    watch.memberships.update(role="night_watch")
+    watch = type(watch).objects.get(pk=watch.pk)
+    assert scope.detail_for(watch, person_a, domain="crisis") == scope.Detail.FLAG
+    assert scope.detail_for(watch, person_a) == scope.Detail.NONE
+    assert list(scope.persons(watch, domain="crisis")) == [person_a]
+
+
+def test_a_police_liaison_sees_only_the_smd_flag_and_lists_no_one(areas, person_a, person_b):
+    officer = factories.staff("police", area=areas["town_a"], username="police_a")
     assert scope.detail_for(officer, person_a, domain="smd") == scope.Detail.FLAG
-    assert scope.detail_for(officer, person_a) == scope.Detail.NONE
+    for domain in ("screening", "crisis", "case_notes"):
+        assert scope.detail_for(officer, person_a, domain=domain) == scope.Detail.NONE
+    assert not scope.persons(officer).exists()  # the resident list is not theirs
+    assert scope.find_person(officer, id_number_hash=crypto.lookup_hash(person_a.id_number)) is None
+    assert list(scope.persons(officer, domain="smd")) == [person_a]
+    assert scope.detail_for(officer, person_b, domain="smd") == scope.Detail.NONE
 
 
 def test_break_glass_is_an_access_grant_reviewed_as_before(other_grid_worker, person_a):

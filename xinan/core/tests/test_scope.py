@@ -1,7 +1,7 @@
 """The scope gate, view by view: other towns' people are invisible, and ids leak nothing."""
 
+import ast
 import datetime as dt
-import re
 from pathlib import Path
 
 import pytest
@@ -101,14 +101,39 @@ def test_it_does_not_list_or_find_other_towns(client, other_grid_worker, person_
         assert "没有找到居民档案" in body
 
 
+# Calls that are the gate: the scope module, and an app's selectors built on it.
+GATE_MODULES = {"scope", "selectors", "visibility"}
+
+
 def _gate_bypasses(source: str, names: set[str]) -> list[str]:
-    """Lines of a module that reach a person-data model's manager directly. A line may say why
-    it is gated otherwise with a `# scope: …` comment (a resident's own result, say)."""
-    pattern = re.compile(r"\b(" + "|".join(sorted(names)) + r")\.(objects|_default_manager)\b")
+    """Lines of a module that use a person-data model's manager other than as an argument of
+    a gate call (`scope.within_admin_areas(user, Alert.objects…)`). A line may say why it is
+    gated otherwise with a `# scope: …` comment on it or just above it (a resident's own
+    result, say)."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+    def said_why(lineno: int) -> bool:  # on the line, or on a comment line just above it
+        above = lines[lineno - 2].strip() if lineno > 1 else ""
+        return "# scope:" in lines[lineno - 1] or above.startswith("# scope:")
+
+    def inside_gate_call(node) -> bool:
+        while node in parents:
+            node = parents[node]
+            func = getattr(node, "func", None)
+            if isinstance(func, ast.Attribute) and getattr(func.value, "id", "") in GATE_MODULES:
+                return True
+        return False
+
     return [
-        line.strip()
-        for line in source.splitlines()
-        if pattern.search(line) and "# scope:" not in line
+        lines[node.lineno - 1].strip()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr in {"objects", "_default_manager"}
+        and getattr(node.value, "id", None) in names
+        and not said_why(node.lineno)
+        and not inside_gate_call(node)
     ]
 
 
@@ -152,6 +177,12 @@ def test_the_bypass_check_catches_a_direct_query():
         "x = Alert.objects.filter(pk=1)",
         "z = Person.objects.get()",
     ]
+    gated = "q = scope.within_admin_areas(\n    user, Alert.objects.filter(pk=1)\n).count()"
+    assert _gate_bypasses(gated, names) == []
+    around = "q = Alert.objects.filter(person__in=scope.persons(user))"
+    assert _gate_bypasses(around, names) == [around]
+    said = "# scope: my own\nx = Alert.objects.filter(person=me)\ny = Alert.objects.all()"
+    assert _gate_bypasses(said, names) == ["y = Alert.objects.all()"]
     assert _gate_bypasses("Person.objects.get(pk=1)  # scope: the grant is the gate", names) == []
     assert _gate_bypasses("PersonTag.objects.all()", names) == []
 

@@ -3,7 +3,7 @@ import datetime as dt
 import time_machine
 from django.urls import reverse
 
-from xinan.screening import services
+from xinan.screening import campaigns, services
 from xinan.screening.models import Campaign
 from xinan.testing import factories
 
@@ -19,7 +19,7 @@ def make_campaign(areas, admin, **kwargs):
         )
         | kwargs
     )
-    return services.create_campaign(services.CampaignData(**data), actor=admin)
+    return campaigns.create_campaign(campaigns.CampaignData(**data), actor=admin)
 
 
 def test_it_creates_a_campaign_with_an_invitation_link_and_qr(client, district_admin, areas):

@@ -2,7 +2,7 @@ import pytest
 
 from xinan.core import outbox
 from xinan.core.models import AuditEntry, OutboxEvent
-from xinan.screening import services
+from xinan.screening import campaigns, services
 from xinan.screening.models import Assessment, Mode
 
 PHQ9_MILD = [1, 1, 1, 1, 1, 0, 0, 0, 0]
@@ -67,8 +67,8 @@ def test_it_carries_the_previous_total_and_critical_items(person_a):
 def test_it_takes_the_campaign_area_for_anonymous_answers(areas, district_admin):
     import datetime as dt
 
-    campaign = services.create_campaign(
-        services.CampaignData(
+    campaign = campaigns.create_campaign(
+        campaigns.CampaignData(
             name="秋季筛查",
             area=areas["town_a"],
             instruments=("PHQ-9",),

@@ -18,3 +18,11 @@ def rate_of(figures, key):
 def permille(figures):
     value = figures.prevalence
     return "—" if value is None else f"{value:.2f}‰"
+
+
+@register.filter
+def measure_rate(figures, key):
+    from xinan.smd.indicators import RATE_BY_MEASURE
+
+    rate = RATE_BY_MEASURE.get(key)
+    return rate_of(figures, rate) if rate else ""

@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from xinan.accounts.models import Membership, Role, User
+from xinan.accounts import services
+from xinan.accounts.models import Role, User
+from xinan.core import audit
 
 
 class Command(BaseCommand):
@@ -31,5 +33,7 @@ class Command(BaseCommand):
             raise CommandError("；".join(exc.messages)) from None
         with transaction.atomic():
             user = User.objects.create_superuser(username=username, password=password)
-            Membership.objects.create(user=user, role=Role.SYSADMIN)
+            # The operator at the console (actor None): audited as "system".
+            audit.record("accounts.user.create", user, actor=None, changed_fields=["username"])
+            services.add_membership(user, role=Role.SYSADMIN, actor=None)
         self.stdout.write(self.style.SUCCESS(f"已创建系统管理员 {username}"))
