@@ -102,6 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction pooling (docs/deployment.md): no server-side cursors,
+    # which would outlive the transaction PgBouncer lends a connection for.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("XINAN_DB_POOLED", False)
 # A served SQLite database checkpoints its WAL in a background thread every
 # XINAN_SQLITE_CHECKPOINT_MS (0: inside commits, SQLite's default); see xinan/core/sqlite/base.py.
 SQLITE_CHECKPOINT_SECONDS = env_int("XINAN_SQLITE_CHECKPOINT_MS", 1000) / 1000
