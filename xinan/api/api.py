@@ -12,6 +12,50 @@ from ninja.security import django_auth
 
 from xinan.api.auth import BearerToken, TwoFactorRequired
 
+# Answers every operation can give, from the handlers below: documented on each operation so
+# that the schema says what a client will get (schemathesis checks it, test_schema_fuzz.py).
+_MESSAGE = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "required": ["detail"],
+}
+_INVALID = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "required": ["detail", "errors"],
+}
+COMMON_RESPONSES = {
+    "401": ("未登录或令牌无效", _MESSAGE),
+    "403": ("需要两步验证（code: two_factor_required）", _MESSAGE),
+    "422": ("提交的数据格式不对（errors 逐项说明）", _INVALID),
+}
+
+
+class XinanAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for methods in schema.get("paths", {}).values():
+            for operation in methods.values():
+                responses = operation.setdefault("responses", {})
+                for status, (description, body) in COMMON_RESPONSES.items():
+                    responses.setdefault(
+                        status,
+                        {
+                            "description": description,
+                            "content": {"application/json": {"schema": body}},
+                        },
+                    )
+        return schema
+
 
 def staff_only(view):
     """The schema and the docs page are for logged-in staff: they are the map of what the
@@ -31,7 +75,7 @@ def staff_only(view):
 
 log = logging.getLogger(__name__)
 
-api = NinjaAPI(
+api = XinanAPI(
     title="心安 xinan API",
     version="1",
     urls_namespace="api",

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from xinan.core.lib import areacode
 from xinan.core.lib.phone import mask_in_text
 
 
@@ -19,14 +20,9 @@ class AreaLevel(models.TextChoices):
     GRID = "grid", _("网格")
 
 
-# Significant digits of the code at each level: a scope is a prefix of this length.
-LEVEL_PREFIX_LENGTH = {
-    AreaLevel.CITY: 4,
-    AreaLevel.DISTRICT: 6,
-    AreaLevel.TOWN: 9,
-    AreaLevel.VILLAGE: 12,
-    AreaLevel.GRID: 15,
-}
+# Significant digits of the code at each level: a scope is a prefix of this length
+# (the arithmetic itself is xinan/core/lib/areacode.py).
+LEVEL_PREFIX_LENGTH = {AreaLevel(level): n for level, n in areacode.LEVEL_PREFIX_LENGTH.items()}
 LEVEL_PARENT = {
     AreaLevel.DISTRICT: AreaLevel.CITY,
     AreaLevel.TOWN: AreaLevel.DISTRICT,
@@ -83,22 +79,14 @@ class Area(models.Model):
 
     @property
     def prefix(self) -> str:
-        if self.level == AreaLevel.CITY and self.code[2:4] == "00":
-            return self.code[:2]  # a municipality (北京, 上海…) is its province: 310000 → "31"
-        return self.code[: LEVEL_PREFIX_LENGTH[AreaLevel(self.level)]]
+        return areacode.prefix(self.code, self.level)
 
     def contains(self, code: str) -> bool:
         return code.startswith(self.prefix)
 
     def ancestors(self) -> list["Area"]:
         """From the root down to the parent, in one query."""
-        codes = [
-            self.code[:n].ljust(12, "0")
-            for level, n in LEVEL_PREFIX_LENGTH.items()
-            if n < len(self.prefix)
-        ]
-        if self.level != AreaLevel.CITY:
-            codes.insert(0, self.code[:2].ljust(12, "0"))  # the municipality, where there is one
+        codes = areacode.lineage(self.code, self.level)
         by_code = {a.code: a for a in Area.objects.filter(code__in=codes)}
         return [by_code[c] for c in codes if c in by_code]
 

@@ -102,11 +102,6 @@ def instruments() -> list:
     return list(_registry().list_instruments())
 
 
-def self_administrable() -> list:
-    """Instruments whose item text is installed: only those can be answered without staff."""
-    return [i for i in instruments() if i.text_installed]
-
-
 def item_text(item) -> str:
     from django.utils.translation import get_language
 

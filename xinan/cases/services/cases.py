@@ -67,12 +67,11 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 def line_for(person) -> str:
     """The service line a signal about this person belongs to, from tags and age."""
-    codes = {t.code for t in person.tags.all()}
+    tags = list(person.tags.values_list("code", "special"))
+    codes = {code for code, _special in tags}
     if "perinatal" in codes:
         return ServiceLine.PERINATAL
-    if codes & {"vagrant", "prisoner", "released_prisoner", "compulsory_rehab"} or any(
-        t.special for t in person.tags.all()
-    ):
+    if any(special for _code, special in tags):
         return ServiceLine.SPECIAL_POPULATION
     age = person.age
     if age is not None and age < 18 or "child_adolescent" in codes:
@@ -179,7 +178,9 @@ def open_case(
                 case = Case.objects.select_for_update().open().get(person=person, line=line)
                 created = False
         if created:
-            _event(case, CaseEventKind.OPENED, actor=actor, note=note, source_key=source_key)
+            _event(
+                case, CaseEventKind.OPENED, actor=actor, note=note, source_key=source_key, at=now
+            )
             audit.record("cases.case.open", case, actor=actor, reason=str(note)[:200])
             outbox.emit(
                 topics.CASE_OPENED,
@@ -195,7 +196,9 @@ def open_case(
                 ),
             )
         else:
-            _event(case, CaseEventKind.SIGNAL, actor=actor, note=note, source_key=source_key)
+            _event(
+                case, CaseEventKind.SIGNAL, actor=actor, note=note, source_key=source_key, at=now
+            )
             if priority == Priority.HIGH and case.priority != Priority.HIGH:
                 case.priority = Priority.HIGH
                 case.save(update_fields=["priority"])

@@ -244,8 +244,9 @@ def test_the_background_loop_turns_a_committed_event_into_an_alert(settings, per
     settings.BUS_BACKEND = "local"
     with RunningLoop() as loop:
         emit(person_id=person_a.pk, critical=item9())
-        took = loop.wait_for_alerts()
-    assert took < 1.0  # woken by the commit, not by the 60 s poll
+        # The loop polls every 60 s: an alert within wait_for_alerts' 5 s was woken by the
+        # commit. How fast is a figure of `make bench` (crisis latency), not of this test.
+        loop.wait_for_alerts()
     assert Alert.objects.get().assigned_to == crisis_a
     assert all(r is not None for r in loop.results)  # no pass failed (no "table is locked")
 
@@ -309,8 +310,7 @@ def test_the_loop_picks_up_an_event_committed_by_another_process_via_postgres(
         _emit_from_another_process(
             areas["grid_a"].code, XINAN_BUS="postgres", XINAN_BUS_CHANNEL=settings.BUS_CHANNEL
         )
-        took = loop.wait_for_alerts()
-    assert took < 1.0
+        loop.wait_for_alerts()  # within 5 s while the loop polls every 60 s: woken by the bus
     assert Alert.objects.get().assigned_to == crisis_a
 
 
@@ -329,8 +329,7 @@ def test_the_loop_picks_up_an_event_committed_by_another_process_via_redis(
             XINAN_REDIS_URL=redis_bus,
             XINAN_BUS_CHANNEL=settings.BUS_CHANNEL,
         )
-        took = loop.wait_for_alerts()
-    assert took < 1.0
+        loop.wait_for_alerts()  # within 5 s while the loop polls every 60 s: woken by the bus
     assert Alert.objects.get().assigned_to == crisis_a
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from xinan.core import scope
 from xinan.core.lib import idnumber
 from xinan.core.models import AccessGrant
 from xinan.people.models import Consent, Person
@@ -43,12 +44,14 @@ def build(world: World) -> None:
     )
     world.add(
         "grant",
-        AccessGrant.objects.create(
-            user=world.staff,
-            person=person,
+        scope.grant_access(
+            person,
+            to_user=world.staff,
+            kind="break_glass",
             reason="外区紧急理由XH",
+            source="walk",
             expires_at=timezone.now() + dt.timedelta(hours=4),
-            area_code=person.home_area_id,
+            actor=world.staff,
         ),
     )
     world.secret("外区紧急理由XH")
@@ -69,6 +72,10 @@ URLS = {
     "people:edit": Hidden(
         lambda w: {"pk": w.person.pk},
         data=lambda w: {"name": "越权改名", "gender": "F", "home_area": w.grid.code},
+    ),
+    "people:privacy": Hidden(
+        lambda w: {"pk": w.person.pk},
+        data=lambda w: {"action": "erase", "reason": "越权删除申请", "confirm": "on"},
     ),
     "people:consent_add": Hidden(
         lambda w: {"pk": w.person.pk}, data=lambda w: {"kind": "screening", "granted": "on"}
