@@ -154,7 +154,7 @@ def part_latency(env, areas, seeded, user, tmp):
     out = {}
     workers = Workers(env)
     try:
-        time.sleep(3)
+        live_alerts(code, 3)  # warm-up: both workers started and past their first passes
         lat, missing = live_alerts(code, 40)
         out["idle"] = {**summary(lat), "missing": missing}
         # 1. a 20,000-row import with 3,000 critical rows
