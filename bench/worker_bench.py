@@ -120,7 +120,7 @@ def live_alerts(area_code, n, spacing=(0.1, 0.3), during=None):
     return [got[pk].timestamp() - at for pk, at in sent.items() if pk in got], len(sent) - len(got)
 
 
-def write_import(path, id_numbers, rows, critical):
+def write_import(path, id_numbers, rows, critical, first_day=dt.date(2026, 1, 1)):
     rng = random.Random(rows)
     crit = set(rng.sample(range(rows), critical))
     with path.open("w", encoding="utf-8") as f:
@@ -128,7 +128,7 @@ def write_import(path, id_numbers, rows, critical):
         w.writerow(["身份证号", "姓名", "测评日期", "地点"] + [str(n) for n in range(1, 10)])
         for i in range(rows):
             number = id_numbers[i % len(id_numbers)]
-            day = dt.date(2026, 1, 1) + dt.timedelta(days=i // len(id_numbers))
+            day = first_day + dt.timedelta(days=i // len(id_numbers))
             answers = [rng.randint(0, 1) for _ in range(8)] + [
                 rng.randint(1, 3) if i in crit else 0
             ]
@@ -154,7 +154,7 @@ def part_latency(env, areas, seeded, user, tmp):
     out = {}
     workers = Workers(env)
     try:
-        time.sleep(3)
+        live_alerts(code, 3)  # warm-up: both workers started and past their first passes
         lat, missing = live_alerts(code, 40)
         out["idle"] = {**summary(lat), "missing": missing}
         # 1. a 20,000-row import with 3,000 critical rows
@@ -382,7 +382,7 @@ def part_import_kill(env, seeded, user, tmp, rows=100_000):
     from xinan.screening.models import Assessment
 
     path = tmp / "import100k.csv"
-    write_import(path, seeded["id_numbers"], rows, 1_000)
+    write_import(path, seeded["id_numbers"], rows, 1_000, first_day=dt.date(2025, 1, 1))
     workers = Workers(env)
     try:
         job = start_import(path, user)
@@ -413,6 +413,103 @@ def part_import_kill(env, seeded, user, tmp, rows=100_000):
         "job_attempts": record.attempts,
         "seconds": round(time.time() - started, 1),
     }
+
+
+DOC = ROOT / "docs" / "benchmarks.md"
+MARK = "## (e) The worker under backlog and faults"
+
+
+def section(r: dict) -> str:
+    """The docs/benchmarks.md section for one run's result."""
+    lines = [
+        f"{MARK}",
+        "",
+        f"`python -m bench.worker_bench` on {r['database']}, {r['date']}, two `xinan worker` "
+        f"processes (the production layout), load average {r['loadavg_before']} → "
+        f"{r['loadavg_after']} on this 2-core machine shared with seven other sessions: every "
+        "figure is noisy, so each latency is set beside the same run's idle figure (the ceiling "
+        "of this machine at that moment). Latency: a live critical PHQ-9 answer's commit → its "
+        "alert row written by the consumer (the board adds its 300 ms poll). Goal: p99 < 1 s.",
+        "",
+    ]
+    lat = r.get("latency")
+    if lat:
+        idle = lat["idle"]["p99_ms"] or 1
+        lines += [
+            "| while | live alerts | median ms | p99 ms | max ms | p99 ÷ idle p99 | missing "
+            "| p99 < 1 s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        names = {
+            "idle": "nothing else (the ceiling)",
+            "import": "a 20,000-row import with 3,000 critical rows runs",
+            "storm": "1,500 overdue alerts escalate",
+            "kill": "one of the two workers is killed (-9) every 5 s",
+        }
+        for key, label in names.items():
+            x = lat.get(key)
+            if not x:
+                continue
+            ok = x["p99_ms"] is not None and x["p99_ms"] < 1000 and not x["missing"]
+            lines.append(
+                f"| {label} | {x['n']} | {x['median_ms']} | {x['p99_ms']} | {x['max_ms']} "
+                f"| {x['p99_ms'] / idle:.1f} | {x['missing']} | {'yes' if ok else 'no'} |"
+            )
+        imp = lat.get("import", {})
+        if imp:
+            lines += [
+                "",
+                f"The import meanwhile: {imp['import_rows']:,} rows in {imp['import_seconds']} s "
+                f"(a job on a worker's jobs lane), its {imp['bulk_alerts']:,} alerts raised from "
+                "the bulk lane behind the live ones.",
+            ]
+    lag = r.get("lag")
+    if lag:
+        lines += [
+            "",
+            f"**Three consumers on `assessment.scored`**: events emitted open-loop at "
+            f"{lag['rate']}/s (achieved {lag['achieved_rate']}/s by the emitting process), "
+            "beside the platform's own consumers of the topic; each consumer's lag is its "
+            "processing time − the event's commit:",
+            "",
+            "| consumer | events | median ms | p99 ms | max ms | p99 < 1 s |",
+            "|---|---|---|---|---|---|",
+        ]
+        for n, x in lag["consumers"].items():
+            ok = x["p99_ms"] is not None and x["p99_ms"] < 1000
+            lines.append(
+                f"| bench.lag{n} | {x['n']} | {x['median_ms']} | {x['p99_ms']} | {x['max_ms']} "
+                f"| {'yes' if ok else 'no'} |"
+            )
+    sch = r.get("scheduler")
+    if sch:
+        lines += [
+            "",
+            f"**Scheduler**: {sch['open_items']:,} open alerts with acknowledgement deadlines "
+            f"(filled in {sch['fill_seconds']} s), {sch['due_in_minute']:,} of them due in the "
+            f"same minute; the `crisis.escalate_overdue` sweep (every 2 s, either worker): "
+            f"{sch['escalated']:,} escalated, {sch['never']:,} never, {sch['twice']} twice; "
+            f"escalated p99 {sch['after_due_p99_s']} s, at most {sch['after_due_max_s']} s "
+            "after its deadline. Goal: all within 60 s, none twice.",
+        ]
+    ik = r.get("import_kill")
+    if ik:
+        lines += [
+            "",
+            f"**Import killed at half**: {ik['rows_in_file']:,} rows; the worker running the "
+            f"job was killed (-9) at {(ik['killed'] or {}).get('at_rows', '—')} rows; the other "
+            f"took the job over after its lease (attempt {ik['job_attempts']}) and ended "
+            f"{ik['status']} with {ik['rows_imported']:,} imported + {ik['rows_skipped']:,} "
+            f"skipped = {ik['rows_imported'] + ik['rows_skipped']:,}; "
+            f"{ik['assessments']:,} assessment rows carry the job, in {ik['seconds']} s.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(r: dict) -> None:
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
+    text = text.split(MARK)[0].rstrip() + "\n\n" + section(r)
+    DOC.write_text(text, encoding="utf-8")
 
 
 def main():
@@ -472,6 +569,8 @@ def main():
         )
     result["loadavg_after"] = round(os.getloadavg()[0], 1)
     print(json.dumps(result, default=str))
+    if "--report" in sys.argv:
+        write_section(result)
 
 
 if __name__ == "__main__":
