@@ -92,8 +92,9 @@ def create_staff(
 
 
 def opens_person_records(role: str) -> bool:
-    """True for a role whose membership reaches person-level records (scope.ROLE_DETAIL)."""
-    return scope.ROLE_DETAIL.get(role, scope.Detail.NONE) > scope.Detail.NONE
+    """True for a role whose membership reaches person-level records in any domain
+    (scope.DETAIL above NONE)."""
+    return any(scope.role_detail(role, domain) > scope.Detail.NONE for domain in scope.DOMAINS)
 
 
 def _needs_approval(role: str, active: bool, actor) -> bool:

@@ -220,10 +220,11 @@ def _create_alert(
         assigned_to_id=first.user_id if first else None,
         tried_user_ids=[first.user_id] if first else [],
         via_fallback=bool(first and first.fallback),
+        # nobody to offer it to: the sweep hands it to the first person who comes on duty
         exhausted=first is None,
     )
     if first is None:
-        note = _("当前无人值班，也没有后备负责人；将在确认时限到期后再次寻找值班人员")
+        note = _("当前无人值班，也没有后备负责人；有人上班后立即转交")
     elif first.fallback:
         note = _("当前无人值班，已转交后备负责人")
     else:
@@ -504,23 +505,84 @@ def mark_delivered(alert_ids: list[int], *, user) -> None:
 # Escalation ---------------------------------------------------------------------------------
 
 
-def escalate_overdue(now: dt.datetime | None = None) -> list[Alert]:
-    """Hand each alert whose acknowledgement deadline passed to the next person on duty."""
+ESCALATE_BATCH = 500
+
+
+def escalate_overdue(
+    now: dt.datetime | None = None, *, budget_seconds: float = 50.0
+) -> list[Alert]:
+    """Hand each alert whose acknowledgement deadline passed to the next person on duty, in
+    batches until none is left (or the budget is spent: the next sweep goes on). An alert
+    with nobody left is marked exhausted once (one event, audit row and outbox row), and
+    waits for `reoffer_exhausted`, not for its next deadline."""
+    import time
+
     now = _now(now)
-    escalated = []
-    for pk in list(Alert.objects.overdue(now).values_list("pk", flat=True)[:500]):
-        with transaction.atomic():
-            alert = Alert.objects.select_for_update().filter(pk=pk).first()
-            if alert is None or not alert.is_overdue(now):
-                continue  # acknowledged or escalated by someone else meanwhile
-            _escalate(alert, now)
-            escalated.append(alert)
+    started = time.monotonic()
+    escalated: list[Alert] = []
+    chains: dict[str, list] = {}  # area code -> who is on duty there now, for this sweep
+    while time.monotonic() - started < budget_seconds:
+        pks = list(
+            Alert.objects.overdue(now)
+            .order_by("ack_deadline")
+            .values_list("pk", flat=True)[:ESCALATE_BATCH]
+        )
+        if not pks:
+            break
+        for pk in pks:
+            with transaction.atomic():
+                alert = Alert.objects.select_for_update().filter(pk=pk).first()
+                if alert is None or not alert.is_overdue(now):
+                    continue  # acknowledged or escalated by someone else meanwhile
+                _escalate(alert, now, chains)
+                escalated.append(alert)
     return escalated
 
 
-def _escalate(alert: Alert, now: dt.datetime) -> None:
+def reoffer_exhausted(now: dt.datetime | None = None) -> list[Alert]:
+    """Offer each exhausted open alert to someone on duty now who has not had it yet: as soon
+    as a shift begins, not at a deadline. An unacknowledged alert a fallback holds (nobody was
+    on duty) goes to the person who has come on duty too. Who is on duty is read once per area
+    code."""
+    from django.db.models import Q
+
+    now = _now(now)
+    offered: list[Alert] = []
+    chains: dict[str, list] = {}
+    candidates = Alert.objects.filter(status=Status.OPEN).filter(
+        Q(exhausted=True) | Q(via_fallback=True)
+    )
+    rows = candidates.values_list("pk", "area_code", "tried_user_ids", "via_fallback")
+    for pk, code, tried, held_by_fallback in rows:
+        chain = _chain(chains, code, now)
+        # a fallback's alert waits for someone on duty; an exhausted one for anyone new
+        if not any(
+            d.user_id not in set(tried or []) and not (held_by_fallback and d.fallback)
+            for d in chain
+        ):
+            continue
+        with transaction.atomic():
+            alert = Alert.objects.select_for_update().filter(pk=pk).first()
+            if alert is None or alert.status != Status.OPEN:
+                continue
+            if not (alert.exhausted or alert.via_fallback):
+                continue
+            _escalate(alert, now, chains)
+            offered.append(alert)
+    return offered
+
+
+def _chain(chains: dict[str, list], area_code: str, now: dt.datetime) -> list:
+    """Who an alert may go to now (on duty nearest first, then the fallback), read once per
+    area code per sweep."""
+    if area_code not in chains:
+        chains[area_code] = routing.chain(area_code, now)
+    return chains[area_code]
+
+
+def _escalate(alert: Alert, now: dt.datetime, chains: dict[str, list] | None = None) -> None:
     tried = set(alert.tried_user_ids)
-    chain = routing.chain(alert.area_code, now)
+    chain = _chain({} if chains is None else chains, alert.area_code, now)
     nxt = next((d for d in chain if d.user_id not in tried), None)
     alert.ack_deadline = now + dt.timedelta(minutes=ack_minutes(alert.level))
     previous = alert.assigned_to_id
@@ -590,6 +652,9 @@ def create_shift(*, actor, user, area: Area, starts_at: dt.datetime, ends_at: dt
             )
         shift = DutyShift.objects.create(user=user, area=area, starts_at=starts_at, ends_at=ends_at)
         audit.record("crisis.shift.create", shift, actor=actor, area_code=area.code)
+        if starts_at <= timezone.now() < ends_at:
+            # on duty now: alerts nobody was left to take go to them at once
+            reoffer_exhausted()
     return shift
 
 

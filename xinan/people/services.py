@@ -1,7 +1,6 @@
 """Resident record verbs. Every write is one transaction with its audit row."""
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,10 +8,10 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from xinan.core import audit, scope
-from xinan.core.lib import crypto, idnumber
+from xinan.core.lib import areacode, crypto, idnumber
 from xinan.core.lib import phone as phone_lib
 from xinan.core.models import Area
 from xinan.people.models import Consent, Person, PopulationTag
@@ -24,14 +23,14 @@ BREAK_GLASS_SALT = "xinan.people.break_glass"
 IDENTIFIERS_DETAIL = scope.Detail.SCORES
 
 for _code, _label in {
-    "people.person.create": _lazy("新建居民档案"),
-    "people.person.update": _lazy("修改居民档案"),
-    "people.person.view": _lazy("查看居民档案"),
-    "people.person.edit_form": _lazy("打开居民档案编辑"),
-    "people.person.tag_list": _lazy("按人群标签查看居民名单"),
-    "people.person.id_search": _lazy("按身份证号查找居民"),
-    "people.consent.record": _lazy("记录知情同意"),
-    "people.break_glass.no_match": _lazy("申请紧急授权（查无此号）"),
+    "people.person.create": gettext_lazy("新建居民档案"),
+    "people.person.update": gettext_lazy("修改居民档案"),
+    "people.person.view": gettext_lazy("查看居民档案"),
+    "people.person.edit_form": gettext_lazy("打开居民档案编辑"),
+    "people.person.tag_list": gettext_lazy("按人群标签查看居民名单"),
+    "people.person.id_search": gettext_lazy("按身份证号查找居民"),
+    "people.consent.record": gettext_lazy("记录知情同意"),
+    "people.break_glass.no_match": gettext_lazy("申请紧急授权（查无此号）"),
 }.items():
     audit.register_action(_code, _label)
 
@@ -196,7 +195,7 @@ def search(user, query: str = "", *, tag: str = "", area_code: str = "") -> Quer
     if tag:
         qs = qs.filter(tags__code=tag)
     if area_code and area_code.isdigit():
-        qs = qs.filter(home_area__code__startswith=area_code.rstrip("0") or area_code)
+        qs = qs.filter(home_area__code__startswith=areacode.significant(area_code))
     return qs
 
 
@@ -276,7 +275,3 @@ def record_consent(person: Person, *, kind: str, granted: bool, actor) -> Consen
         )
         audit.record("people.consent.record", person, actor=actor, changed_fields=[kind])
     return consent
-
-
-def tags_by_code(codes: Iterable[str]) -> tuple[PopulationTag, ...]:
-    return tuple(PopulationTag.objects.filter(code__in=list(codes)))

@@ -126,17 +126,7 @@ def submit(request, data: AssessmentIn):
 
 
 def _sees_scores(user, person) -> bool:
-    """scope.detail_for(user, person) >= SCORES, from what the submission already loaded: the
-    caller's memberships and the person's home. Only a caller with a scores-seeing role that
-    does not reach the person by area (an institution's client, a grant) asks the gate."""
-    home = person.home_area_id or ""
-    best = top = scope.Detail.NONE
-    for reach in scope.reaches(user):
-        top = max(top, reach.detail)
-        if reach.area_prefix is not None and home.startswith(reach.area_prefix):
-            best = max(best, reach.detail)
-    if best >= scope.Detail.SCORES:
-        return True
-    if top < scope.Detail.SCORES:
-        return False
-    return scope.detail_for(user, person) >= scope.Detail.SCORES
+    """From what the submission already loaded: the gate stops at the first rule that gives the
+    caller's best screening detail, so a person reached by area (the usual case) costs no
+    query; only an institution's client or a grant asks the database."""
+    return scope.detail_for(user, person, "screening") >= scope.Detail.SCORES

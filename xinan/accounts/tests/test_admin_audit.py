@@ -196,3 +196,19 @@ def test_createadmin_is_audited(db):
     assert user.memberships.get().role == Role.SYSADMIN
     actions = set(AuditEntry.objects.filter(actor__isnull=True).values_list("action", flat=True))
     assert {"accounts.user.create", "accounts.membership.add"} <= actions
+
+
+def test_the_demo_leaves_a_membership_for_the_second_administrator(db):
+    import io
+
+    from xinan.accounts import demo as accounts_demo
+    from xinan.people import demo as people_demo
+
+    people_demo.build(seed=3, residents=20)
+    for _ in range(2):  # safe to re-run
+        accounts_demo.build_demo(seed=3, stdout=io.StringIO())
+    m = Membership.objects.get(user__username="counsellor_new")
+    assert m.pending and m.requested_by.username == "sysadmin"
+    second = User.objects.get(username="sysadmin2")
+    services.approve_membership(m, actor=second)
+    assert Membership.objects.get(pk=m.pk).active

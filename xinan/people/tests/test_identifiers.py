@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from xinan.core.models import AuditEntry, BreakGlassGrant
+from xinan.core.models import AccessGrant, AuditEntry
 from xinan.testing import factories
 
 
@@ -115,7 +115,7 @@ def test_break_glass_for_a_number_nobody_has_says_so_and_opens_nothing(
         follow=True,
     )
     assert "没有该身份证号的档案" in response.content.decode()
-    assert not BreakGlassGrant.objects.exists()
+    assert not AccessGrant.objects.exists()
     assert AuditEntry.objects.filter(action="people.break_glass.no_match").exists()
 
 
