@@ -188,6 +188,14 @@ CRISIS_ACK_MINUTES = {
 }
 CRISIS_POLL_SECONDS = float(env_str("XINAN_CRISIS_POLL_SECONDS", "0.1"))
 
+# The worker (xinan/core/worker.py): leases a dead worker's items are taken over after, the
+# heartbeat that renews them, how often idle lanes poll beside the bus.
+WORKER_LEASE_SECONDS = float(env_str("XINAN_WORKER_LEASE_SECONDS", "5"))
+WORKER_HEARTBEAT_SECONDS = float(env_str("XINAN_WORKER_HEARTBEAT_SECONDS", "1"))
+WORKER_POLL_SECONDS = float(env_str("XINAN_WORKER_POLL_SECONDS", "0.5"))
+# Durable jobs through django.tasks, stored in the database and run by the worker's jobs lane.
+TASKS = {"default": {"BACKEND": "xinan.core.jobs.DatabaseBackend"}}
+
 # Crisis bus ----------------------------------------------------------------------------------
 # How a committed outbox event wakes its consumers at once, across processes (xinan/core/bus.py,
 # docs/crisis.md): "local" (in-process only), "postgres" (LISTEN/NOTIFY) or "redis" (PUBLISH).

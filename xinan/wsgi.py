@@ -21,8 +21,8 @@ from xinan.core.sqlite.base import start_checkpointer  # noqa: E402
 if settings.SQLITE_CHECKPOINT_SECONDS > 0:
     start_checkpointer(connection.settings_dict, settings.SQLITE_CHECKPOINT_SECONDS)
 
-# The crisis consumer and escalation scheduler run in-process when `xinan serve` asks for it.
-from xinan.crisis.runner import start_background  # noqa: E402
+# The worker (consumers, sweeps, jobs) runs in-process when `xinan serve` asks for it.
+from xinan.core.worker import start_background  # noqa: E402
 
 start_background()
 

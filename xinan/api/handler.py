@@ -20,6 +20,25 @@ from django.utils.cache import patch_vary_headers
 
 API_PREFIX = "/api/"
 
+# Middleware of the site (settings.MIDDLEWARE) that token calls skip on purpose, each with the
+# reason. A middleware in MIDDLEWARE that is neither here nor in API_MIDDLEWARE fails a system
+# check (xinan.E401, xinan/api/checks.py): a new site-wide rule is never silently missing from
+# the API.
+SITE_ONLY_MIDDLEWARE = {
+    "whitenoise.middleware.WhiteNoiseMiddleware": "static files are not under /api/",
+    "django.contrib.sessions.middleware.SessionMiddleware": "a token call carries no session",
+    "django.middleware.locale.LocaleMiddleware": "token_request picks the language itself",
+    "django.middleware.common.CommonMiddleware": "the API's URLs are exact; no slash redirects",
+    "django.middleware.csrf.CsrfViewMiddleware": "a bearer token is not sent by the browser",
+    "django.contrib.auth.middleware.AuthenticationMiddleware": "the token check sets the user",
+    "django.contrib.messages.middleware.MessageMiddleware": "JSON answers carry no messages",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": "token_request sends DENY",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware": "token_request sets API_CSP",
+    "xinan.accounts.middleware.enforce_two_factor": (
+        "the API's token check refuses staff without two-factor itself (api/api.py)"
+    ),
+}
+
 # For a JSON response: nothing may load from it, nothing may frame it.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from xinan.booking import services, slots, vouchers
+from xinan.booking import selectors, services, slots, vouchers
 from xinan.booking.forms import BookForm, CancelForm, RateForm
-from xinan.booking.models import Appointment, Reminder, Status, Voucher, VoucherStatus
+from xinan.booking.models import Status
 from xinan.core import audit, scope
 from xinan.core.decorators import role_required
 from xinan.network.models import ServiceSite
@@ -103,49 +103,27 @@ def book(request, pk):
 
 @login_required
 def mine(request):
-    person = getattr(request.user, "person", None)
-    appointments = (
-        # scope: the resident's own appointments and vouchers (request.user.person)
-        Appointment.objects.filter(person=person).select_related("site", "counsellor")
-        if person
-        else Appointment.objects.none()  # scope: nothing
-    )
-    # scope: the resident's own
-    own_vouchers = Voucher.objects.filter(person=person) if person else Voucher.objects.none()
     now = timezone.now()
+    appointments = selectors.own_appointments(request.user)
     return render(
         request,
         "booking/mine.html",
         {
-            "person": person,
+            "person": getattr(request.user, "person", None),
             "upcoming": appointments.filter(starts_at__gte=now - dt.timedelta(hours=2))
             .exclude(status=Status.CANCELLED)
             .order_by("starts_at"),
             "past": appointments.filter(starts_at__lt=now - dt.timedelta(hours=2)).order_by(
                 "-starts_at"
             )[:20],
-            "vouchers": own_vouchers.filter(status=VoucherStatus.ISSUED, expires_at__gt=now),
-            # scope: the resident's own reminders
-            "reminders": Reminder.objects.filter(
-                appointment__person=person,
-                sent_at__isnull=False,
-                appointment__status=Status.BOOKED,
-                appointment__starts_at__gte=now,
-            ).select_related("appointment")
-            if person
-            else [],
+            "vouchers": selectors.own_usable_vouchers(request.user, now),
+            "reminders": selectors.own_sent_reminders(request.user, now),
         },
     )
 
 
-def _own_appointment(request, pk) -> Appointment:
-    person = _person(request)
-    return get_object_or_404(
-        # scope: the resident's own appointment, else 404
-        Appointment.objects.select_related("site", "counsellor"),
-        pk=pk,
-        person=person,
-    )
+def _own_appointment(request, pk):
+    return selectors.own_appointment(request.user, pk)
 
 
 @login_required
@@ -161,8 +139,7 @@ def appointment(request, pk):
         "booking/appointment.html",
         {
             "a": a,
-            # scope: the voucher of an appointment already opened as the resident's own
-            "voucher": Voucher.objects.filter(appointment=a).first(),
+            "voucher": selectors.voucher_of(a),
             "new_slots": new_slots,
             "cancel_form": CancelForm(),
             "rate_form": RateForm() if a.status == Status.COMPLETED and a.rating is None else None,
@@ -225,8 +202,7 @@ def rate(request, pk):
 def sessions(request):
     """The counsellor's appointments: today and coming, and the sessions delivered."""
     now = timezone.now()
-    # scope: the counsellor's own appointments (booked with them)
-    mine_qs = Appointment.objects.filter(counsellor=request.user).select_related("site", "person")
+    mine_qs = selectors.counsellor_appointments(request.user)
     delivered = mine_qs.filter(status=Status.COMPLETED).order_by("-starts_at")
     return render(
         request,
@@ -245,9 +221,7 @@ def sessions(request):
 @role_required("counsellor", "area_admin")
 @require_POST
 def outcome(request, pk):
-    a = get_object_or_404(Appointment, pk=pk)
-    if not services.can_manage(request.user, a.counsellor):
-        raise Http404
+    a = selectors.appointment_to_record(request.user, pk)
     action = {
         "arrived": services.mark_arrived,
         "completed": services.complete,

@@ -1,10 +1,8 @@
 """The counsellor's coming sessions and the service-network pages, on the staff workbench."""
 
-import datetime as dt
-
 from django.utils import timezone
 
-from xinan.booking.models import Appointment, Status
+from xinan.booking import selectors
 from xinan.core import scope
 from xinan.core.workbench import Section, section
 
@@ -15,18 +13,11 @@ def my_sessions(request) -> Section | None:
     if "counsellor" not in user.roles():
         return None
     now = timezone.now()
-    today_end = timezone.make_aware(
-        dt.datetime.combine(timezone.localdate() + dt.timedelta(days=1), dt.time.min)
-    )
-    coming = Appointment.objects.filter(counsellor=user, status__in=[Status.BOOKED, Status.ARRIVED])
+    coming, today = selectors.today_for_counsellor(user, now)
     return Section(
         "booking/_workbench.html",
         {
-            "today": coming.filter(
-                starts_at__lt=today_end, starts_at__gte=now - dt.timedelta(hours=12)
-            )
-            .select_related("person", "site")
-            .order_by("starts_at")[:10],
+            "today": today.order_by("starts_at")[:10],
             "coming": coming.filter(starts_at__gte=now).count(),
         },
     )

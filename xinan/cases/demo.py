@@ -219,7 +219,23 @@ class Demo:
             case = self.identify(case, 90)
             for d in (85, 78, 71, 64):
                 self.session(case, d)
-            _assessment(person, 4, self.ago(40), by=self.counsellor)
+            for days_ago, total in ((70, 9), (50, 6), (40, 4)):
+                f = services.schedule_follow_up(
+                    case,
+                    actor=self.counsellor,
+                    instrument="phq9",
+                    due_at=self.ago(days_ago + 1),
+                    mode="link",
+                )
+                a = _assessment(person, total, self.ago(days_ago))
+                services.record_assessment(
+                    {
+                        "assessment_id": a.pk,
+                        "person_id": person.pk,
+                        "instrument": f.instrument,
+                        "submitted_at": a.submitted_at.isoformat(),
+                    }
+                )
             services.move_case(
                 case,
                 to="closed",
@@ -241,7 +257,7 @@ class Demo:
             case = self.screen(
                 next(self.people), self.rng.randint(20, 170), self.rng.randint(10, 19)
             )
-            self.contact(case, self.rng.choice([0.3, 0.8, 1, 1.5, 2, 2.5, 4, 6]))
+            self.contact(case, round(self.rng.triangular(0.1, 6, 1.2), 2))
             if self.rng.random() < 0.6:
                 case = self.identify(case, 15)
                 self.session(case, 12)

@@ -161,10 +161,10 @@ class OutcomeForm(forms.Form):
     )
 
 
+def _date_input():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class FiguresForm(forms.Form):
-    since = forms.DateField(
-        label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=_("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = forms.DateField(label=_("起始日期"), required=False, widget=_date_input())
+    until = forms.DateField(label=_("截止日期"), required=False, widget=_date_input())

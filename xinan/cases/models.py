@@ -357,6 +357,17 @@ class Task(models.Model):
     def is_overdue(self, now: dt.datetime | None = None) -> bool:
         return self.status == TaskStatus.OPEN and self.due_at < (now or timezone.now())
 
+    @property
+    def assignee_display(self) -> str:
+        """Who owes the task: the user, or the role where it is addressed."""
+        if self.assignee_id:
+            return str(self.assignee)
+        from xinan.accounts.models import Role
+
+        role = Role(self.assignee_role).label if self.assignee_role in Role.values else ""
+        where = self.assignee_institution.name if self.assignee_institution_id else ""
+        return f"{where}{role}"
+
 
 class InterventionKind(models.TextChoices):
     INDIVIDUAL = "individual", _("个体心理咨询")
@@ -541,6 +552,9 @@ class FollowUp(models.Model):
     )
     assessment_id = models.BigIntegerField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # The resident's personal link (mode "link"): a bearer token, good until the follow-up is
+    # done or missed.
+    token = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -553,4 +567,10 @@ class FollowUp(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.instrument} {self.due_at:%Y-%m-%d}"
+        return f"{self.instrument_label} {self.due_at:%Y-%m-%d}"
+
+    @property
+    def instrument_label(self) -> str:
+        from xinan.cases.services.care import instrument_label
+
+        return instrument_label(self.instrument)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from xinan.cases.services.care import instrument_label
 from xinan.core import scope
 
 LIMIT = 500
@@ -119,7 +120,7 @@ def _loop(person, detail) -> list[Item]:
                 f.done_at or f.due_at,
                 "follow_up",
                 _("随访复评"),
-                f"{f.instrument.upper()} · {f.get_status_display()}",
+                f"{instrument_label(f.instrument)} · {f.get_status_display()}",
             )
         )
     return items

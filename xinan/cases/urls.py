@@ -23,6 +23,7 @@ urlpatterns = [
     path(
         "referrals/<int:pk>/outcome/", views_referrals.referral_complete, name="referral_complete"
     ),
+    path("f/<str:token>/", views.follow_up_link, name="follow_up_link"),
     path("figures/", views_figures.loop_figures, name="figures"),
     path("figures/export.csv", views_figures.loop_figures_export, name="figures_export"),
 ]

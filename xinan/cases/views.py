@@ -194,13 +194,13 @@ def _case_page(request, case: Case, **form_overrides):
         "case": case,
         "stage_strip": strip,
         "now": timezone.now(),
-        "instrument_label": instrument.upper(),
+        "instrument_label": services.care.instrument_label(instrument),
         "chart": {
-            "instrument": instrument.upper(),
+            "instrument": services.care.instrument_label(instrument),
             "series": [[at.isoformat(), total] for at, total in series],
             "baseline": flags.baseline,
             "remission": services.care.REMISSION_BELOW.get(services.care.normalise(instrument)),
-            "labels": {"response": _("应答线（首次得分一半）"), "remission": _("缓解线")},
+            "labels": {"response": _("应答线"), "remission": _("缓解线")},
         },
         "person": case.person,
         "detail": detail,
@@ -208,9 +208,13 @@ def _case_page(request, case: Case, **form_overrides):
         "show_notes": services.may_read_notes(user, case.person),
         "may_act": case.is_open and services.may_work_on(user, case),
         "events": case.events.select_related("actor"),
-        "tasks": case.tasks.select_related("assignee").order_by("status", "due_at"),
+        "tasks": case.tasks.select_related("assignee", "assignee_institution").order_by(
+            "status", "due_at"
+        ),
+        # scope: rows of a case the caller opened through services.get_case (the gate)
         "interventions": Intervention.objects.filter(case=case).select_related("by", "site"),
         "referrals": case.referrals.select_related("to_institution", "from_institution"),
+        # scope: rows of a case the caller opened through services.get_case (the gate)
         "follow_ups": FollowUp.objects.filter(case=case),
         "assessments": assessments,
         "instrument": instrument,
@@ -361,6 +365,7 @@ def case_refer(request, pk):
 @staff_only
 @require_POST
 def task_done(request, pk):
+    # scope: may_work_task below decides, 404 otherwise
     task = Task.objects.filter(pk=pk, status=TaskStatus.OPEN).select_related("case").first()
     if task is None or not services.tasks.may_work_task(request.user, task):
         raise Http404
@@ -389,3 +394,57 @@ def reveal_phone(request, pk):
         )
     phone = case.person.phone or _("未登记")
     return HttpResponse(f'<span class="revealed">{escape(phone)}</span>')
+
+
+# ---------------------------------------------------------------- the resident's personal link
+# A bearer link, no login: a masked name, the instrument's items on one page, consent, submit.
+
+
+def follow_up_link(request, token):
+    from xinan.screening import services as screening
+    from xinan.screening.campaigns import mask_name
+
+    follow_up = services.care.follow_up_by_token(token)
+    if follow_up is None:
+        raise Http404
+    inst = screening.instrument(follow_up.instrument)
+    error, chosen = "", {}
+    if request.method == "POST":
+        chosen = {str(item.id): request.POST.get(f"q{item.id}", "") for item in inst.items}
+        missing = [item.number for item in inst.items if not chosen[str(item.id)]]
+        if missing:
+            error = _("还有 %(n)s 题未作答") % {"n": len(missing)}
+        elif not request.POST.get("agree"):
+            error = _("请勾选同意后提交")
+        else:
+            answers = [int(chosen[str(item.id)]) for item in inst.items]
+            try:
+                services.care.answer_by_link(follow_up, answers)
+            except (services.CaseError, screening.ScreeningError) as exc:
+                error = exc.message
+            else:
+                return render(request, "cases/follow_up_done.html", {"follow_up": follow_up})
+    items = [
+        {
+            "id": item.id,
+            "text": screening.item_text(item),
+            "options": [
+                (o.code, screening.option_label(o), str(o.code) == chosen.get(str(item.id)))
+                for o in item.options
+            ],
+        }
+        for item in inst.items
+    ]
+    return render(
+        request,
+        "cases/follow_up_link.html",
+        {
+            "follow_up": follow_up,
+            "name": mask_name(follow_up.person.name),
+            "instrument": inst,
+            "items": items,
+            "error": error,
+            "closed": follow_up.status != "scheduled",
+        },
+        status=400 if error else 200,
+    )

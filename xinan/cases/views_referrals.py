@@ -5,6 +5,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -47,6 +48,7 @@ def referral_list(request):
             "status": status,
             "statuses": ReferralStatus.choices,
             "has_inbox": bool(institutions_of(request.user)),
+            "now": timezone.now(),
         },
     )
 
@@ -59,6 +61,7 @@ def _get_referral(user, pk) -> Referral:
     )
     try:
         return (
+            # scope: `visible` is the gate's persons(user), or addressed to the user's institution
             Referral.objects.filter(visible)
             .select_related("case", "person", "to_institution", "from_institution", "sent_by")
             .get(pk=int(pk))
@@ -80,6 +83,7 @@ def referral_detail(request, pk, **overrides):
         "referral": referral,
         "receiver": receiver,
         # The receiver reads what was sent with the referral: its reason, notes, assessments.
+        # scope: the assessments sent with a referral the user may open (_get_referral)
         "assessments": Assessment.objects.filter(
             pk__in=referral.assessment_ids, person_id=referral.person_id
         ).order_by("submitted_at"),

@@ -13,6 +13,7 @@ from xinan.cases.services.cases import CASE_ROLES
 from xinan.cases.services.referrals import institutions_of
 from xinan.core.workbench import Section, section
 
+FIRST_CONTACT_ROLES = frozenset({"grid_worker", "social_worker", "counsellor", "doctor"})
 ARRIVAL_SOURCES = (CaseSource.POSITIVE_SCREEN, CaseSource.ALERT_PLAN, CaseSource.ALERT)
 
 
@@ -29,12 +30,18 @@ def my_worklist(request) -> Section | None:
     today = list(tasks.filter(due_at__gte=now, due_at__lte=end_of_today)[:10])
     upcoming = list(tasks.filter(due_at__gt=end_of_today)[: max(0, 10 - len(today))])
     week_ago = now - dt.timedelta(days=7)
-    arrivals = list(
-        services.cases_for(user)
-        .open()
-        .filter(opened_at__gte=week_ago, source__in=ARRIVAL_SOURCES)
-        .select_related("person")
-        .order_by("-opened_at")[:8]
+    # New signals for those who make the first contact; psychiatrists get theirs as referrals.
+    first_contact = bool(roles & FIRST_CONTACT_ROLES)
+    arrivals = (
+        []
+        if not first_contact
+        else list(
+            services.cases_for(user)
+            .open()
+            .filter(opened_at__gte=week_ago, source__in=ARRIVAL_SOURCES)
+            .select_related("person")
+            .order_by("-opened_at")[:8]
+        )
     )
     inbox = list(
         services.inbox(user).filter(status=ReferralStatus.SENT).order_by("answer_due_at")[:8]
@@ -50,7 +57,7 @@ def my_worklist(request) -> Section | None:
             False,
         ),
     ]
-    if roles & CASE_ROLES:
+    if first_contact:
         mine = services.cases_for(user).open().filter(responsible=user)
         counts += [
             (_("我负责的个案"), mine.count(), f"{cases_url}?mine=1", False),
@@ -62,6 +69,14 @@ def my_worklist(request) -> Section | None:
             ),
         ]
     if institutions_of(user):
+        counts.append(
+            (
+                _("已接收待反馈"),
+                services.inbox(user).filter(status=ReferralStatus.ACCEPTED).count(),
+                reverse("cases:referrals") + "?box=in&status=accepted",
+                False,
+            )
+        )
         counts.append(
             (
                 _("待答复转介"),

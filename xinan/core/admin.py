@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from xinan.core.models import AccessGrant, Area, AuditEntry, Institution
+from xinan.core.models import (
+    AccessGrant,
+    Area,
+    AuditEntry,
+    Delivery,
+    Institution,
+    Job,
+    SweepRun,
+)
 
 
 @admin.register(Area)
@@ -81,3 +89,56 @@ class AccessGrantAdmin(ReadOnlyAdmin):
     # (person-level, possibly clinical: the area admins above the person review it).
     exclude = ["person", "reason", "revoke_reason", "review_note"]
     readonly_fields = ["person_id"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """What each consumer still owes; parked ones (failed ten times) with their error, for a
+    sysadmin to read and retry once the cause is fixed."""
+
+    list_display = ["id", "consumer", "event", "lane", "state", "attempts", "available_at"]
+    list_filter = ["state", "consumer", "lane"]
+    readonly_fields = [
+        "event",
+        "consumer",
+        "lane",
+        "state",
+        "attempts",
+        "available_at",
+        "leased_by",
+        "leased_until",
+        "last_error",
+    ]
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("重新投递所选事件"))
+    def retry(self, request, queryset):
+        from xinan.core import worker
+
+        n = worker.retry_parked(queryset, actor=request.user)
+        self.message_user(request, _("已重新投递 %(n)s 条") % {"n": n})
+
+
+@admin.register(SweepRun)
+class SweepRunAdmin(ReadOnlyAdmin):
+    list_display = ["name", "slot", "started_at", "finished_at", "handled", "leased_by"]
+    list_filter = ["name"]
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "description",
+        "task_path",
+        "status",
+        "attempts",
+        "progress_done",
+        "progress_total",
+        "created_by",
+        "enqueued_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "task_path"]

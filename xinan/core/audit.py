@@ -66,3 +66,50 @@ def action_label(code: str) -> str:
 def changed(instance: models.Model, data: dict[str, Any]) -> list[str]:
     """Names of fields in `data` whose value differs from the instance's."""
     return [name for name, value in data.items() if getattr(instance, name) != value]
+
+
+AUDIT_COLUMNS = [
+    "at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "area_code",
+    "changed_fields",
+    "reason",
+]
+
+
+def record_many(entries: Iterable[dict[str, Any]], *, actor: Any) -> int:
+    """Append many entries by one actor in one COPY / executemany (the importer's one audit row
+    per chunk and area); each entry names action, object_type, object_id, and optionally
+    area_code, changed_fields and reason. Returns how many were written. The only way bulk
+    writers write audit rows."""
+    import json
+
+    from django.db import connection
+    from django.utils import timezone
+
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    actor_id = actor.pk if authenticated else None
+    label = actor.get_username() if authenticated else ("system" if actor is None else "anonymous")
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        now = connection.ops.adapt_datetimefield_value(now)
+    rows = [
+        (
+            now,
+            actor_id,
+            label,
+            e["action"],
+            e["object_type"],
+            str(e["object_id"]),
+            e.get("area_code", ""),
+            json.dumps(sorted(e.get("changed_fields", ()))),
+            str(e.get("reason", "")),
+        )
+        for e in entries
+    ]
+    fastsql.copy_rows(AuditEntry._meta.db_table, AUDIT_COLUMNS, rows)
+    return len(rows)

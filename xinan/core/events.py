@@ -12,12 +12,17 @@ Every consumer of a topic gets every event of that topic; the worker (`xinan wor
 them, each consumer on its own, so one failing consumer never holds up another. A consumer runs
 inside a transaction of its own and must be idempotent (check before it writes, or key what it
 writes by `event.id`).
+
+Payloads are typed once per topic, in the producing app's `topics.py`: a frozen dataclass with
+the topic's name as `TOPIC`, written with `outbox.emit_event(payload)` (or `emit_many` for bulk
+writers) and read back with `event.data(ThePayload)`.
 """
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from django.utils.module_loading import autodiscover_modules
 
@@ -30,6 +35,29 @@ class Event:
     topic: str
     payload: dict[str, Any]
     created_at: dt.datetime | None = None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    def data(self, cls: type["P"]) -> "P":
+        """The payload as its topic's dataclass (keys it does not know are left out)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in self.payload.items() if k in names})
+
+
+class Payload(Protocol):
+    """A topic's payload: a frozen dataclass with the topic's name."""
+
+    TOPIC: ClassVar[str]
+
+
+P = TypeVar("P")
+
+
+def to_dict(payload: Any) -> dict[str, Any]:
+    """A payload dataclass as the JSON object stored in the outbox (field by field, shallow)."""
+    return {f.name: getattr(payload, f.name) for f in dataclasses.fields(payload)}
 
 
 ConsumerFunc = Callable[[Event], None]

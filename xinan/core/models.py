@@ -1,4 +1,5 @@
-"""Areas, institutions, the audit log, the outbox and access grants (break-the-glass among them)."""
+"""Areas, institutions, the audit log, the outbox and access grants (break-the-glass among
+them); the worker's own rows (deliveries, sweep runs, jobs) are in xinan/core/work_models.py."""
 
 import datetime as dt
 
@@ -7,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from xinan.core.lib import areacode
 from xinan.core.lib.phone import mask_in_text
 
 
@@ -18,14 +20,9 @@ class AreaLevel(models.TextChoices):
     GRID = "grid", _("网格")
 
 
-# Significant digits of the code at each level: a scope is a prefix of this length.
-LEVEL_PREFIX_LENGTH = {
-    AreaLevel.CITY: 4,
-    AreaLevel.DISTRICT: 6,
-    AreaLevel.TOWN: 9,
-    AreaLevel.VILLAGE: 12,
-    AreaLevel.GRID: 15,
-}
+# Significant digits of the code at each level: a scope is a prefix of this length
+# (the arithmetic itself is xinan/core/lib/areacode.py).
+LEVEL_PREFIX_LENGTH = {AreaLevel(level): n for level, n in areacode.LEVEL_PREFIX_LENGTH.items()}
 LEVEL_PARENT = {
     AreaLevel.DISTRICT: AreaLevel.CITY,
     AreaLevel.TOWN: AreaLevel.DISTRICT,
@@ -82,22 +79,14 @@ class Area(models.Model):
 
     @property
     def prefix(self) -> str:
-        if self.level == AreaLevel.CITY and self.code[2:4] == "00":
-            return self.code[:2]  # a municipality (北京, 上海…) is its province: 310000 → "31"
-        return self.code[: LEVEL_PREFIX_LENGTH[AreaLevel(self.level)]]
+        return areacode.prefix(self.code, self.level)
 
     def contains(self, code: str) -> bool:
         return code.startswith(self.prefix)
 
     def ancestors(self) -> list["Area"]:
         """From the root down to the parent, in one query."""
-        codes = [
-            self.code[:n].ljust(12, "0")
-            for level, n in LEVEL_PREFIX_LENGTH.items()
-            if n < len(self.prefix)
-        ]
-        if self.level != AreaLevel.CITY:
-            codes.insert(0, self.code[:2].ljust(12, "0"))  # the municipality, where there is one
+        codes = areacode.lineage(self.code, self.level)
         by_code = {a.code: a for a in Area.objects.filter(code__in=codes)}
         return [by_code[c] for c in codes if c in by_code]
 
@@ -220,29 +209,18 @@ class AuditEntry(models.Model):
         return mask_in_text(self.reason)
 
 
-class OutboxQuerySet(models.QuerySet):
-    def pending(self, topic: str | None = None):
-        qs = self.filter(processed_at__isnull=True)
-        return qs.filter(topic=topic) if topic else qs
-
-
 class OutboxEvent(models.Model):
-    """An event written in the same transaction as its cause; consumers claim and process it."""
+    """An event written in the same transaction as its cause. Who still owes it processing is
+    in its deliveries (one per consumer, `Delivery`), not on the event."""
 
-    topic = models.CharField(max_length=80)  # indexed first in outbox_pending_idx
+    topic = models.CharField(max_length=80)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
-    claimed_by = models.CharField(max_length=80, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-
-    objects = OutboxQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["topic", "processed_at"], name="outbox_pending_idx")]
+        verbose_name = _("事件")
+        verbose_name_plural = _("事件")
 
     def __str__(self) -> str:
         return f"{self.topic}#{self.pk}"
@@ -352,3 +330,6 @@ class AccessGrant(models.Model):
     def is_active(self, now: dt.datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+from xinan.core.work_models import Delivery, Job, SweepRun  # noqa: E402, F401

@@ -1,52 +1,107 @@
-"""The transactional outbox: write in the cause's transaction, claim once, process idempotently."""
+"""The transactional outbox: an event is written in its cause's transaction, with one delivery
+row per consumer of its topic (xinan/core/events.py); the worker (xinan/core/worker.py) claims
+deliveries and hands each consumer its events.
 
+    outbox.emit_event(AssessmentScored(...))       # a typed payload (the topic's dataclass)
+    outbox.emit("alert.raised", {...})              # the same from a plain dict
+    outbox.emit_many(AssessmentScored.TOPIC, json_texts)   # bulk writers (the importer)
+
+Deliveries written by `emit` go to the consumer's own lane (critical or default); those written
+by `emit_many` go to the bulk lane, so a file's thousands of events never hold up a live one.
+"""
+
+from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from xinan.core import bus
+from xinan.core import bus, events
 from xinan.core.lib import fastsql
-from xinan.core.models import OutboxEvent
+from xinan.core.models import Delivery, OutboxEvent
+
+BULK_TOPIC = "bulk"  # what emit_many announces on the bus, for the bulk lane
+DELIVERY_COLUMNS = [
+    "event_id",
+    "consumer",
+    "lane",
+    "state",
+    "attempts",
+    "available_at",
+    "leased_by",
+    "last_error",
+]
+EVENT_COLUMNS = ["id", "topic", "payload", "created_at"]
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("outbox events must be written inside the cause's transaction")
 
 
 def emit(topic: str, payload: dict[str, Any]) -> int:
-    """Write an event and return its id; must run inside the transaction that saved its cause."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("outbox events must be written inside the cause's transaction")
+    """Write an event and its deliveries; return its id. Runs inside the cause's transaction."""
+    _require_transaction()
     bus.publish(topic)  # delivered when this transaction commits, to any process (core/bus.py)
     # A row from values: written once per submission, on the platform's busiest path.
-    return fastsql.insert_row(OutboxEvent, {"topic": topic, "payload": payload})
+    event_id = fastsql.insert_row(OutboxEvent, {"topic": topic, "payload": payload})
+    owed = events.consumers_for(topic)
+    if owed:
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        rows = [(event_id, c.name, c.lane, "pending", 0, now, "", "") for c in owed]
+        fastsql.execute(_values_sql(len(rows)), [v for row in rows for v in row])
+    return event_id
 
 
-def claim(worker: str, topic: str | None = None, limit: int = 100) -> list[OutboxEvent]:
-    """Claim up to `limit` pending events for `worker`.
+def emit_event(payload: events.Payload) -> int:
+    """`emit` for a topic's typed payload (a frozen dataclass with a TOPIC)."""
+    return emit(payload.TOPIC, events.to_dict(payload))
 
-    A conditional UPDATE per row means two workers never both win the same event, on SQLite
-    and PostgreSQL alike.
-    """
-    now = timezone.now()
-    candidates = list(
-        OutboxEvent.objects.pending(topic)
-        .filter(claimed_at__isnull=True)
-        .values_list("pk", flat=True)[:limit]
-    )
-    claimed = []
-    for pk in candidates:
-        won = OutboxEvent.objects.filter(pk=pk, claimed_at__isnull=True).update(
-            claimed_at=now, claimed_by=worker
+
+_values_statements: dict[tuple[str, int], str] = {}
+
+
+def _values_sql(n: int) -> str:
+    key = (connection.vendor, n)
+    sql = _values_statements.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        one = "(" + ", ".join(["%s"] * len(DELIVERY_COLUMNS)) + ")"
+        columns = ", ".join(qn(c) for c in DELIVERY_COLUMNS)
+        sql = _values_statements[key] = (
+            f"INSERT INTO {qn(Delivery._meta.db_table)} ({columns}) "  # noqa: S608
+            f"VALUES {', '.join([one] * n)}"
         )
-        if won:
-            claimed.append(pk)
-    return list(OutboxEvent.objects.filter(pk__in=claimed))
+    return sql
 
 
-def mark_processed(event: OutboxEvent) -> None:
-    OutboxEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now())
+def emit_many(topic: str, payloads: Sequence[str | dict | events.Payload]) -> list[int]:
+    """Write many events of one topic (each a typed payload, a dict, or its JSON text already)
+    and their deliveries on the bulk lane, with COPY / executemany; return their ids in order.
+    The only way bulk writers (the importer) write events."""
+    import json
 
-
-def release(event: OutboxEvent, error: str) -> None:
-    """Give a failed event back for another try."""
-    OutboxEvent.objects.filter(pk=event.pk).update(
-        claimed_at=None, claimed_by="", attempts=event.attempts + 1, last_error=error[:2000]
+    _require_transaction()
+    if not payloads:
+        return []
+    ids = fastsql.reserve_ids(OutboxEvent._meta.db_table, len(payloads))
+    now = timezone.now()
+    now_db = (
+        now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
     )
+    rows = []
+    for pk, p in zip(ids, payloads, strict=True):
+        if not isinstance(p, str):
+            p = json.dumps(p if isinstance(p, dict) else events.to_dict(p), default=str)
+        rows.append((pk, topic, p, now_db))
+    fastsql.copy_rows(OutboxEvent._meta.db_table, EVENT_COLUMNS, rows)
+    owed = events.consumers_for(topic)
+    if owed:
+        fastsql.copy_rows(
+            Delivery._meta.db_table,
+            DELIVERY_COLUMNS,
+            [(pk, c.name, "bulk", "pending", 0, now_db, "", "") for pk in ids for c in owed],
+        )
+        bus.publish(BULK_TOPIC)
+    bus.publish(topic)
+    return ids

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xinan.core import audit, scope
-from xinan.core.lib import uploads
+from xinan.core.lib import areacode, uploads
 from xinan.core.models import LEVEL_PARENT, LEVEL_PREFIX_LENGTH, Area, AreaLevel
 
 LEVEL_ALIASES = {
@@ -71,9 +71,9 @@ def parent_candidates(code: str, level: AreaLevel) -> list[str]:
     parent_level = LEVEL_PARENT.get(level)
     if parent_level is None:
         return []
-    nearest = code[: LEVEL_PREFIX_LENGTH[parent_level]].ljust(12, "0")
+    nearest = areacode.at_level(code, parent_level)
     if parent_level == AreaLevel.CITY:
-        return [nearest, code[:2].ljust(12, "0")]
+        return [nearest, areacode.pad(code[: areacode.PROVINCE_PREFIX_LENGTH])]
     return [nearest]
 
 
@@ -150,7 +150,7 @@ def _outside(code: str, reach: list[str] | None) -> bool:
     their own (a town admin names its villages, not its own town nor a neighbour)."""
     if reach is None:
         return False
-    own = code.rstrip("0") if len(code) == 12 else code
+    own = areacode.significant(code)
     return not any(code.startswith(p) and len(own) > len(p) for p in reach)
 
 
@@ -233,7 +233,7 @@ def import_areas(text: str, *, actor) -> AreaImportResult:
             actor=actor,
             object_type="core.area",
             object_id=f"{result.created}+{result.updated}",
-            area_code=(reach[0].ljust(12, "0") if reach and len(reach) == 1 else ""),
+            area_code=(areacode.pad(reach[0]) if reach and len(reach) == 1 else ""),
             changed_fields=["code", "name", "level"],
         )
     return result

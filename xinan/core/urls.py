@@ -13,4 +13,5 @@ urlpatterns = [
     path("break-glass/<int:pk>/review/", views.break_glass_review, name="break_glass_review"),
     path("break-glass/<int:pk>/revoke/", views.access_grant_revoke, name="access_grant_revoke"),
     path("areas/import/", views.area_import, name="area_import"),
+    path("jobs/", views.job_list, name="jobs"),
 ]

@@ -121,10 +121,28 @@ def _audit_queryset(request):
     return qs, form
 
 
+def _reason_shown(user):
+    """An entry's reason as this viewer may read it. Reasons of entries in an area (a grant's
+    reason, a review note: person-level, possibly clinical) are for that area's admins; a
+    sysadmin reads the reasons of deployment-level entries (tokens, accounts) only."""
+    prefixes = scope.admin_prefixes(user)
+    hidden = _("（仅所在地区管理员可见）")
+
+    def shown(entry) -> str:
+        if not entry.area_code or any(entry.area_code.startswith(p) for p in prefixes):
+            return entry.reason_display
+        return hidden if entry.reason else ""
+
+    return shown
+
+
 @login_required
 def audit_log(request):
     qs, form = _audit_queryset(request)
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
+    shown = _reason_shown(request.user)
+    for entry in page:
+        entry.reason_shown = shown(entry)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -135,6 +153,7 @@ def audit_log(request):
 @login_required
 def audit_export(request):
     qs, _form = _audit_queryset(request)
+    shown = _reason_shown(request.user)
     header = [
         _("时间"),
         _("操作人"),
@@ -152,13 +171,13 @@ def audit_export(request):
         for e in qs.iterator(chunk_size=2000):
             yield [
                 timezone.localtime(e.at).isoformat(timespec="seconds"),
-                e.actor_label,
+                e.actor_display,
                 e.action,
                 e.object_type,
                 e.object_id,
                 e.area_code,
                 " ".join(e.changed_fields),
-                e.reason,
+                shown(e),
                 e.ip_address or "",
             ]
 
@@ -237,4 +256,18 @@ def area_import(request):
             "roots": roots,
             "area_count": Area.objects.count(),
         },
+    )
+
+
+@login_required
+def job_list(request):
+    """Background jobs (imports, invitation runs) with their state: the user's own; every
+    user's for a sysadmin."""
+    from xinan.core import jobs
+
+    everyone = request.user.is_superuser or "sysadmin" in request.user.roles()
+    return render(
+        request,
+        "core/jobs.html",
+        {"jobs": jobs.visible_to(request.user)[:100], "all_jobs": everyone},
     )

@@ -103,7 +103,12 @@ class AlertQuerySet(models.QuerySet):
         return self.exclude(status=Status.CLOSED)
 
     def overdue(self, now: dt.datetime):
-        return self.filter(status=Status.OPEN, ack_deadline__lte=now)
+        """Open alerts past their deadline that someone untried may still take; an exhausted
+        one waits for a new person on duty instead (`exhausted_open`)."""
+        return self.filter(status=Status.OPEN, ack_deadline__lte=now, exhausted=False)
+
+    def exhausted_open(self):
+        return self.filter(status=Status.OPEN, exhausted=True)
 
 
 class Alert(models.Model):
@@ -173,7 +178,11 @@ class Alert(models.Model):
         return self.area_code
 
     def is_overdue(self, now: dt.datetime | None = None) -> bool:
-        return self.status == Status.OPEN and (now or timezone.now()) >= self.ack_deadline
+        return (
+            self.status == Status.OPEN
+            and not self.exhausted
+            and (now or timezone.now()) >= self.ack_deadline
+        )
 
 
 class EventKind(models.TextChoices):

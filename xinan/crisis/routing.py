@@ -6,29 +6,17 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from xinan.core.lib import areacode
 from xinan.core.models import Area
 from xinan.crisis.models import DutyShift
 
 # A district-level or wider membership also covers alerts that carry no area at all.
-DISTRICT_PREFIX_LENGTH = 6
+DISTRICT_PREFIX_LENGTH = areacode.DISTRICT_PREFIX_LENGTH
 
 
 def ancestor_codes(area_code: str) -> list[str]:
-    """The 12-digit codes of the area and all its ancestors, nearest first.
-
-    310105001001001 (grid) → village 310105001001, town 310105001000, district 310105000000,
-    city 310100000000, province/municipality 310000000000.
-    """
-    code = (area_code or "").strip()
-    if not code.isdigit():
-        return []
-    codes = [code] if len(code) == 15 else []
-    base = code[:12].ljust(12, "0")
-    for n in (12, 9, 6, 4, 2):
-        candidate = base[:n].ljust(12, "0")
-        if candidate not in codes:
-            codes.append(candidate)
-    return codes
+    """The codes of the area and all its ancestors, nearest first (`areacode.ancestors`)."""
+    return areacode.ancestors(area_code)
 
 
 @dataclass(frozen=True)

@@ -217,8 +217,10 @@ def _create_alert(
         ack_deadline=now + dt.timedelta(minutes=ack_minutes(level)),
         assigned_to_id=first.user_id if first else None,
         tried_user_ids=[first.user_id] if first else [],
+        # nobody to offer it to: the sweep hands it to the first person who comes on duty
+        exhausted=first is None,
     )
-    note = "" if first else _("当前无人值班，将在确认时限到期后再次寻找值班人员")
+    note = "" if first else _("当前无人值班，有人上班后立即转交")
     _event(
         alert,
         EventKind.RAISED,
@@ -481,23 +483,69 @@ def mark_delivered(alert_ids: list[int], *, user) -> None:
 # Escalation ---------------------------------------------------------------------------------
 
 
-def escalate_overdue(now: dt.datetime | None = None) -> list[Alert]:
-    """Hand each alert whose acknowledgement deadline passed to the next person on duty."""
+ESCALATE_BATCH = 500
+
+
+def escalate_overdue(
+    now: dt.datetime | None = None, *, budget_seconds: float = 50.0
+) -> list[Alert]:
+    """Hand each alert whose acknowledgement deadline passed to the next person on duty, in
+    batches until none is left (or the budget is spent: the next sweep goes on). An alert
+    with nobody left is marked exhausted once (one event, audit row and outbox row), and
+    waits for `reoffer_exhausted`, not for its next deadline."""
+    import time
+
     now = _now(now)
-    escalated = []
-    for pk in list(Alert.objects.overdue(now).values_list("pk", flat=True)[:500]):
-        with transaction.atomic():
-            alert = Alert.objects.select_for_update().filter(pk=pk).first()
-            if alert is None or not alert.is_overdue(now):
-                continue  # acknowledged or escalated by someone else meanwhile
-            _escalate(alert, now)
-            escalated.append(alert)
+    started = time.monotonic()
+    escalated: list[Alert] = []
+    chains: dict[str, list] = {}  # area code -> who is on duty there now, for this sweep
+    while time.monotonic() - started < budget_seconds:
+        pks = list(
+            Alert.objects.overdue(now)
+            .order_by("ack_deadline")
+            .values_list("pk", flat=True)[:ESCALATE_BATCH]
+        )
+        if not pks:
+            break
+        for pk in pks:
+            with transaction.atomic():
+                alert = Alert.objects.select_for_update().filter(pk=pk).first()
+                if alert is None or not alert.is_overdue(now):
+                    continue  # acknowledged or escalated by someone else meanwhile
+                _escalate(alert, now, chains)
+                escalated.append(alert)
     return escalated
 
 
-def _escalate(alert: Alert, now: dt.datetime) -> None:
+def reoffer_exhausted(now: dt.datetime | None = None) -> list[Alert]:
+    """Offer each exhausted open alert to someone on duty now who has not had it yet: as soon
+    as a shift begins, not at a deadline. Who is on duty is read once per area code."""
+    now = _now(now)
+    offered: list[Alert] = []
+    chains: dict[str, list] = {}
+    candidates = Alert.objects.exhausted_open()
+    for pk, code, tried in candidates.values_list("pk", "area_code", "tried_user_ids"):
+        chain = _chain(chains, code, now)
+        if not any(d.user_id not in set(tried or []) for d in chain):
+            continue
+        with transaction.atomic():
+            alert = Alert.objects.select_for_update().filter(pk=pk).first()
+            if alert is None or alert.status != Status.OPEN or not alert.exhausted:
+                continue
+            _escalate(alert, now, chains)
+            offered.append(alert)
+    return offered
+
+
+def _chain(chains: dict[str, list], area_code: str, now: dt.datetime) -> list:
+    if area_code not in chains:
+        chains[area_code] = routing.on_duty(area_code, now)
+    return chains[area_code]
+
+
+def _escalate(alert: Alert, now: dt.datetime, chains: dict[str, list] | None = None) -> None:
     tried = set(alert.tried_user_ids)
-    chain = routing.on_duty(alert.area_code, now)
+    chain = _chain({} if chains is None else chains, alert.area_code, now)
     nxt = next((d for d in chain if d.user_id not in tried), None)
     alert.ack_deadline = now + dt.timedelta(minutes=ack_minutes(alert.level))
     previous = alert.assigned_to_id
@@ -547,6 +595,9 @@ def create_shift(*, actor, user, area: Area, starts_at: dt.datetime, ends_at: dt
             )
         shift = DutyShift.objects.create(user=user, area=area, starts_at=starts_at, ends_at=ends_at)
         audit.record("crisis.shift.create", shift, actor=actor, area_code=area.code)
+        if starts_at <= timezone.now() < ends_at:
+            # on duty now: alerts nobody was left to take go to them at once
+            reoffer_exhausted()
     return shift
 
 

@@ -1,7 +1,6 @@
 """Resident record verbs. Every write is one transaction with its audit row."""
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xinan.core import audit, scope
-from xinan.core.lib import crypto, idnumber
+from xinan.core.lib import areacode, crypto, idnumber
 from xinan.core.lib import phone as phone_lib
 from xinan.core.models import Area
 from xinan.people.models import Consent, Person, PopulationTag
@@ -196,7 +195,7 @@ def search(user, query: str = "", *, tag: str = "", area_code: str = "") -> Quer
     if tag:
         qs = qs.filter(tags__code=tag)
     if area_code and area_code.isdigit():
-        qs = qs.filter(home_area__code__startswith=area_code.rstrip("0") or area_code)
+        qs = qs.filter(home_area__code__startswith=areacode.significant(area_code))
     return qs
 
 
@@ -276,7 +275,3 @@ def record_consent(person: Person, *, kind: str, granted: bool, actor) -> Consen
         )
         audit.record("people.consent.record", person, actor=actor, changed_fields=[kind])
     return consent
-
-
-def tags_by_code(codes: Iterable[str]) -> tuple[PopulationTag, ...]:
-    return tuple(PopulationTag.objects.filter(code__in=list(codes)))

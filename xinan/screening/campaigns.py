@@ -19,13 +19,13 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import Http404
+from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from xinan.core import audit, scope
+from xinan.core import audit, jobs, scope
 from xinan.core.lib import suppression
-from xinan.core.lib.background import run_in_background
 from xinan.core.models import Area
 from xinan.screening import services
 from xinan.screening.models import (
@@ -214,12 +214,13 @@ def issue_invitations(campaign: Campaign, *, actor, run: InvitationRun | None = 
 
 
 def start_issuing(campaign: Campaign, *, actor) -> InvitationRun:
-    """Issue in the background (inline when SCREENING_IMPORT_INLINE is set, as in tests).
+    """Issue as a durable job run by a worker (inline when SCREENING_IMPORT_INLINE is set, as
+    in tests, through the same job path).
 
     One run at a time per campaign and admin: a second click while one is going returns it.
-    The thread lives in the web process; if the process dies, the run stays unfinished and
-    the next click (after RUN_STALE_MINUTES) starts another, which skips the people invited.
-    """
+    A worker that dies mid-run is taken over by another, which goes on skipping the people
+    already invited; a run left unfinished anyway is superseded by the next click after
+    RUN_STALE_MINUTES."""
     if campaign.ends_on < timezone.localdate():
         raise services.ScreeningError(_("活动已结束，不能再发出邀请"))
     going = (
@@ -235,12 +236,26 @@ def start_issuing(campaign: Campaign, *, actor) -> InvitationRun:
     if going is not None:
         return going
     run = InvitationRun.objects.create(campaign=campaign, started_by=actor)
-    run_in_background(_issue, run.pk, inline=getattr(settings, "SCREENING_IMPORT_INLINE", False))
+    result = jobs.enqueue(
+        issue_run, run.pk, user=actor, description=_("发放邀请：%(c)s") % {"c": campaign.name}
+    )
+    if getattr(settings, "SCREENING_IMPORT_INLINE", False):
+        jobs.run_now(result)
     run.refresh_from_db()
     return run
 
 
-def _issue(run_pk: int) -> None:
+def _give_up(job) -> None:
+    InvitationRun.objects.filter(pk=job.args[0], finished_at__isnull=True).update(
+        finished_at=timezone.now(), error=_("发放中断，请稍后重试（已发出的邀请不会重复）")
+    )
+
+
+@jobs.durable(max_attempts=3, on_give_up=_give_up)
+@task()
+def issue_run(run_pk: int) -> None:
+    """Issue one run's invitations: resumable (the people invited are skipped), so a worker
+    that takes over a dead one's run goes on where it stopped."""
     run = InvitationRun.objects.select_related("campaign", "started_by").get(pk=run_pk)
     error = ""
     try:

@@ -22,11 +22,6 @@ class Mode(models.TextChoices):
     IMPORT = "import", _("批量导入")
 
 
-class CampaignQuerySet(models.QuerySet):
-    def open_on(self, day: dt.date):
-        return self.filter(starts_on__lte=day, ends_on__gte=day)
-
-
 class Campaign(models.Model):
     """A screening drive (筛查活动): an area, who is targeted, which scales, when."""
 
@@ -47,8 +42,6 @@ class Campaign(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
-
-    objects = CampaignQuerySet.as_manager()
 
     class Meta:
         ordering = ["-starts_on", "-id"]
@@ -214,10 +207,6 @@ class Assessment(models.Model):
     @property
     def anonymous(self) -> bool:
         return self.person_id is None
-
-    @property
-    def is_critical(self) -> bool:
-        return bool(self.critical)
 
 
 class AssessmentDraft(models.Model):

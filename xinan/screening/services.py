@@ -17,15 +17,16 @@ from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from xinan.core import audit, outbox, scope
+from xinan.core import audit, events, outbox, scope
 from xinan.core.lib import crypto, fastsql, idnumber
 from xinan.screening.models import Assessment, AssessmentDraft, Campaign, Mode
+from xinan.screening.topics import AssessmentScored
 
 audit.register_action("screening.assessment.submit", _("提交测评"))
 audit.register_action("screening.assessment.view", _("查看测评"))
 audit.register_action("screening.campaign.create", _("创建筛查活动"))
 
-TOPIC = "assessment.scored"
+TOPIC = AssessmentScored.TOPIC
 # No assessment on this platform's instruments can be older: a date before it is a typo.
 EARLIEST_ASSESSMENT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 log = logging.getLogger(__name__)
@@ -101,11 +102,6 @@ def instruments() -> list:
     return list(_registry().list_instruments())
 
 
-def self_administrable() -> list:
-    """Instruments whose item text is installed: only those can be answered without staff."""
-    return [i for i in instruments() if i.text_installed]
-
-
 def item_text(item) -> str:
     from django.utils.translation import get_language
 
@@ -155,22 +151,8 @@ def previous_total(person, code: str, before: dt.datetime | None = None) -> floa
 
 
 def payload(a: Assessment, previous: float | None) -> dict[str, Any]:
-    """The `assessment.scored` event, exactly as the crisis app reads it."""
-    return {
-        "assessment_id": a.pk,
-        "person_id": a.person_id,
-        "instrument": a.instrument,
-        "version": a.version,
-        "total": a.total,
-        "band": a.band,
-        "positive": a.positive,
-        "critical": list(a.critical),
-        "area_code": a.area_code,
-        "anonymous": a.person_id is None,
-        "previous_total": previous,
-        "mode": a.mode,
-        "submitted_at": a.submitted_at.isoformat(),
-    }
+    """The `assessment.scored` event (screening/topics.py) as the outbox stores it."""
+    return events.to_dict(AssessmentScored.of(a, previous))
 
 
 def _critical(result) -> list[dict[str, Any]]:
@@ -274,7 +256,7 @@ def submit_assessment(
                 changed_fields=["answers"],
                 reason=_mode_label(a.mode),
             )
-            outbox.emit(TOPIC, payload(a, previous))
+            outbox.emit_event(AssessmentScored.of(a, previous))
     except IntegrityError:
         if idempotency_key:  # the same row, submitted concurrently: the first one won
             existing = Assessment.objects.filter(idempotency_key=idempotency_key).first()

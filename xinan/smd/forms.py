@@ -225,9 +225,19 @@ class EmergencyForm(forms.ModelForm):
 
     class Meta:
         model = Emergency
-        fields = ["occurred_at", "triggers", "risk_level", "involved", "disposals", "hospital",
-                  "description"]  # fmt: skip
+        fields = ["occurred_at", "triggers", "risk_level", "involved", "disposals",
+                  "hospital_institution", "hospital", "description"]  # fmt: skip
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "hospital_institution": _("送往平台内的医院时选择：将同时向该院发出紧急上转转介"),
+            "hospital": _("平台外的医院请直接填写名称"),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["hospital_institution"]
+        field.queryset = Institution.objects.filter(kind__in=["mhc", "hospital"])
+        field.empty_label = _("不送往平台内医院")
 
 
 class CompleteEmergencyForm(forms.Form):

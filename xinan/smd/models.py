@@ -630,6 +630,14 @@ class Emergency(models.Model):
     involved = models.JSONField(_("参与处置"), default=list)
     disposals = models.JSONField(_("处置措施"), default=list)
     hospital = models.CharField(_("送往医院"), max_length=200, blank=True)
+    hospital_institution = models.ForeignKey(
+        "core.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("送往医院（本平台机构）"),
+    )
     description = EncryptedTextField(_("经过与处置"), blank=True)
     alert = models.ForeignKey(
         "crisis.Alert",

@@ -491,9 +491,13 @@ def record_emergency(
     if values["risk_level"] >= 3 and "police" not in values.get("involved", []):
         raise SmdError(_("危险性3级及以上须通知公安，请在参与处置中勾选公安"), field="involved")
     hospital_bound = {"admission", "referral"} & set(values.get("disposals", []))
+    institution = values.get("hospital_institution")
+    if institution is not None and not values.get("hospital"):
+        values["hospital"] = institution.name
     if hospital_bound and not (values.get("hospital") or "").strip():
         raise SmdError(_("送医住院或转诊时请填写送往医院"), field="hospital")
-    fields = {"triggers", "risk_level", "involved", "disposals", "hospital", "description"}
+    fields = {"triggers", "risk_level", "involved", "disposals", "hospital",
+              "hospital_institution", "description"}  # fmt: skip
     data = {k: v for k, v in values.items() if k in fields}
     hours = conf("EMERGENCY_RECORD_HOURS", 24)
     with transaction.atomic():
@@ -506,6 +510,9 @@ def record_emergency(
             completed_at=now if values.get("complete") else None,
             **data,
         )
+        if hospital_bound and institution is not None:
+            emergency.referral_id = _refer_to_hospital(emergency, institution, actor, now)
+            emergency.save(update_fields=["referral_id"])
         patient.current_risk = values["risk_level"]
         patient.current_class = Classification.UNSTABLE
         soon = timezone.localdate(now) + dt.timedelta(days=conf("UNSTABLE_DAYS", 14))
@@ -528,6 +535,42 @@ def record_emergency(
             ),
         )
     return emergency
+
+
+def _refer_to_hospital(emergency: Emergency, institution: Institution, actor, now) -> int:
+    """The patient goes to hospital: a referral up through the closed loop (cases), on the
+    legal basis of the emergency when there is no data-sharing consent."""
+    from xinan.cases import services as cases
+    from xinan.cases.models import CaseSource, Stage
+
+    person = emergency.patient.person
+    note = _("严重精神障碍应急处置：危险性%(risk)s级，送往%(hospital)s") % {
+        "risk": emergency.risk_level,
+        "hospital": institution.name,
+    }
+    try:
+        case, _created = cases.open_case(
+            person, actor=actor, line="special_population",
+            source=CaseSource.ALERT if emergency.alert_id else CaseSource.MANUAL,
+            responsible=actor, note=note, priority="high",
+            source_key=f"smd.emergency:{emergency.pk}", now=now,
+        )  # fmt: skip
+        if case.stage == Stage.ASSESS:
+            case = cases.move_case(
+                case, to=Stage.IDENTIFY, actor=actor, now=now,
+                judgement=_("严重精神障碍患者病情不稳定，需应急医疗处置"),
+                basis=_("《严重精神障碍管理治疗工作规范（2018年版）》应急处置；危险性%(risk)s级")
+                % {"risk": emergency.risk_level},
+            )  # fmt: skip
+        referral = cases.create_referral(
+            case, actor=actor, to_institution=institution, direction="up", urgency="urgent",
+            reason=note, now=now,
+            legal_basis=_("《精神卫生法》第二十八条：发生伤害自身、危害他人安全的行为或危险的，"
+                          "送往医疗机构诊断"),
+        )  # fmt: skip
+    except cases.CaseError as error:
+        raise SmdError(error.message, field="hospital_institution") from error
+    return referral.pk
 
 
 def complete_emergency(emergency: Emergency, *, description: str, actor, now=None) -> Emergency:

@@ -149,3 +149,24 @@ def test_the_short_stack_chooses_the_language_as_the_site_does(app, grid_worker)
     # A thread left in English by an earlier request serves the next call in Chinese.
     translation.activate("en")
     assert ask() == ("zh-hans", "没有这个量表：NOPE")
+
+
+def test_the_system_check_passes_for_the_stacks_as_configured():
+    from xinan.api import checks
+
+    assert checks.check_token_stack(None) == []
+
+
+def test_a_middleware_added_to_the_site_only_fails_the_system_check(settings):
+    from xinan.api import checks
+
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "xinan.core.middleware.new_site_rule"]
+    problems = checks.check_token_stack(None)
+    assert [(p.id, p.msg) for p in problems] == [
+        (
+            "xinan.E401",
+            "xinan.core.middleware.new_site_rule is in MIDDLEWARE but token calls to /api/ skip it",
+        )
+    ]
+    settings.API_MIDDLEWARE = [*settings.API_MIDDLEWARE, "xinan.core.middleware.new_site_rule"]
+    assert checks.check_token_stack(None) == []

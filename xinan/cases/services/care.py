@@ -2,6 +2,7 @@
 flags, lost to follow-up)."""
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -109,6 +110,8 @@ def record_intervention(
                 actor=actor,
                 from_stage=locked.stage,
                 to_stage="intervene",
+                # A session entered late still follows the identification it rests on.
+                at=max(started_at, locked.identified_at or locked.opened_at),
             )
             locked.stage = Stage.INTERVENE
             fields.append("stage")
@@ -129,6 +132,13 @@ def normalise(code: str) -> str:
     return (code or "").lower().replace("-", "").replace("_", "")
 
 
+LABELS = {"phq9": "PHQ-9", "gad7": "GAD-7", "epds": "EPDS", "gds15": "GDS-15"}
+
+
+def instrument_label(code: str) -> str:
+    return LABELS.get(normalise(code), (code or "").upper())
+
+
 def schedule_follow_up(
     case: Case, *, actor, instrument: str, due_at: dt.datetime, mode: str
 ) -> FollowUp:
@@ -140,13 +150,18 @@ def schedule_follow_up(
         refuse(actor, case, _("您无权处理此个案"))
     with transaction.atomic():
         follow_up = FollowUp.objects.create(
-            case=case, person_id=case.person_id, instrument=instrument, due_at=due_at, mode=mode
+            case=case,
+            person_id=case.person_id,
+            instrument=instrument,
+            due_at=due_at,
+            mode=mode,
+            token=new_token() if mode == FollowUpMode.LINK else None,
         )
         Task.objects.create(
             case=case,
             person_id=case.person_id,
             kind=TaskKind.FOLLOW_UP,
-            title=_("随访复评（%(instrument)s）") % {"instrument": instrument.upper()},
+            title=_("随访复评（%(instrument)s）") % {"instrument": instrument_label(instrument)},
             due_at=due_at,
             area_code=case.area_code,
             assignee=case.responsible or actor,
@@ -154,6 +169,69 @@ def schedule_follow_up(
         )
         audit.record("cases.follow_up.schedule", follow_up, actor=actor, area_code=case.area_code)
     return follow_up
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+# A personal link opens this long before the follow-up is due.
+LINK_OPENS_DAYS = 7
+
+
+def follow_up_by_token(token: str) -> FollowUp | None:
+    if not token or len(token) > 40:
+        return None
+    return FollowUp.objects.select_related("person").filter(token=token).first()
+
+
+def answer_by_link(follow_up: FollowUp, answers: list, *, now: dt.datetime | None = None):
+    """The resident answers their follow-up through the personal link: the assessment is
+    saved as a self-assessment of that person (its event goes to crisis and the loop like any
+    other) and completes this follow-up."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from xinan.people import services as people_services
+    from xinan.people.models import ConsentKind
+    from xinan.screening import services as screening
+
+    now = now or timezone.now()
+    if follow_up.status != FollowUpStatus.SCHEDULED:
+        raise CaseError(_("这次复评已完成或已过期，无需再填写"))
+    if now < follow_up.due_at - dt.timedelta(days=LINK_OPENS_DAYS):
+        raise CaseError(
+            _("复评时间未到，请于 %(day)s 之后填写")
+            % {"day": timezone.localtime(follow_up.due_at).strftime("%Y-%m-%d")}
+        )
+    inst = screening.instrument(follow_up.instrument)
+    with transaction.atomic():
+        locked = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+        if locked.status != FollowUpStatus.SCHEDULED:
+            raise CaseError(_("这次复评已完成或已过期，无需再填写"))
+        people_services.record_consent(
+            locked.person, kind=ConsentKind.ASSESSMENT, granted=True, actor=None
+        )
+        a = screening.submit_assessment(
+            instrument_code=inst.code,
+            answers=answers,
+            mode="self",
+            actor=AnonymousUser(),
+            person=locked.person,
+        )
+        _complete(locked, a.pk, a.submitted_at)
+    return a
+
+
+def _complete(follow_up: FollowUp, assessment_id: int, at: dt.datetime) -> None:
+    follow_up.status, follow_up.assessment_id, follow_up.done_at = (
+        FollowUpStatus.DONE,
+        assessment_id,
+        at,
+    )
+    follow_up.save(update_fields=["status", "assessment_id", "done_at"])
+    Task.objects.filter(follow_up=follow_up, status=TaskStatus.OPEN).update(
+        status=TaskStatus.DONE, done_at=at, result=_("已完成复评")
+    )
 
 
 def record_assessment(payload: dict) -> int:
@@ -177,15 +255,7 @@ def record_assessment(payload: dict) -> int:
         match = next((f for f in candidates if normalise(f.instrument) == instrument), None)
         if match is None:
             return 0
-        match.status, match.assessment_id, match.done_at = (
-            FollowUpStatus.DONE,
-            payload["assessment_id"],
-            submitted,
-        )
-        match.save(update_fields=["status", "assessment_id", "done_at"])
-        Task.objects.filter(follow_up=match, status=TaskStatus.OPEN).update(
-            status=TaskStatus.DONE, done_at=submitted, result=_("已完成复评")
-        )
+        _complete(match, payload["assessment_id"], submitted)
     return 1
 
 
@@ -208,6 +278,9 @@ def mark_missed(now: dt.datetime | None = None, *, grace_days: int = 7) -> int:
         if FollowUp.objects.filter(pk=pk, status=FollowUpStatus.SCHEDULED).update(
             status=FollowUpStatus.MISSED
         ):
+            Task.objects.filter(follow_up_id=pk, status=TaskStatus.OPEN).update(
+                status=TaskStatus.CANCELLED, result=_("随访复评已错过")
+            )
             cases.add(case_id)
     flagged = (
         FollowUp.objects.filter(case_id__in=cases, status=FollowUpStatus.MISSED)

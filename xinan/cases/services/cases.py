@@ -179,7 +179,9 @@ def open_case(
                 case = Case.objects.select_for_update().open().get(person=person, line=line)
                 created = False
         if created:
-            _event(case, CaseEventKind.OPENED, actor=actor, note=note, source_key=source_key)
+            _event(
+                case, CaseEventKind.OPENED, actor=actor, note=note, source_key=source_key, at=now
+            )
             audit.record("cases.case.open", case, actor=actor, reason=str(note)[:200])
             outbox.emit(
                 topics.CASE_OPENED,
@@ -195,7 +197,9 @@ def open_case(
                 ),
             )
         else:
-            _event(case, CaseEventKind.SIGNAL, actor=actor, note=note, source_key=source_key)
+            _event(
+                case, CaseEventKind.SIGNAL, actor=actor, note=note, source_key=source_key, at=now
+            )
             if priority == Priority.HIGH and case.priority != Priority.HIGH:
                 case.priority = Priority.HIGH
                 case.save(update_fields=["priority"])

@@ -21,6 +21,7 @@ from xinan.cases.models import (
     TaskRule,
     TaskStatus,
 )
+from xinan.cases.services.care import new_token
 from xinan.cases.services.cases import LINE_ROLES, CaseError, may_work_on, refuse
 from xinan.core import audit, outbox
 
@@ -80,6 +81,7 @@ def create_from_rules(
                 instrument=rule.instrument or "phq9",
                 due_at=due,
                 mode=FollowUpMode.LINK,
+                token=new_token(),
             )
         made.append(
             Task.objects.create(
@@ -92,6 +94,7 @@ def create_from_rules(
                 rule=rule,
                 referral=referral,
                 follow_up=follow_up,
+                created_at=start,
                 **_assignment(rule, case, referral),
             )
         )

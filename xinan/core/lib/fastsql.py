@@ -10,8 +10,12 @@ each field's own `pre_save` / `get_db_prep_save`, so defaults, auto_now_add, JSO
 and encrypted fields are stored exactly as `save()` stores them; values the driver takes as
 they are (a str for a text column, an int for an integer or a key, None) skip that step.
 
-What is given up: no model signals (use it only for models that have no receivers), and these
-statements are not seen by `connection.queries` or `execute_wrapper`.
+What is given up: no model signals (a model with pre_save / post_save receivers is refused),
+and these statements are not seen by `connection.queries` or `execute_wrapper`. Like Django's
+own cursor, a connection whose health check is due (CONN_HEALTH_CHECKS, once per request) is
+checked first and reopened when the database dropped it.
+
+Bulk writers (`copy_rows`, `reserve_ids`): COPY on PostgreSQL, multi-row executemany on SQLite.
 """
 
 import threading
@@ -19,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models import signals
 
 # Field classes whose preparation of a value of these exact types is the identity.
 _PLAIN: dict[type[models.Field], tuple[type, ...]] = {
@@ -69,6 +74,10 @@ _cursors = threading.local()
 
 def _cursor(connection):
     """One driver cursor per (thread, connection), remade when the connection is."""
+    # What Django's own cursor() does first: a connection the database dropped is found by
+    # the health check (due once per request) and reopened before this statement, not after
+    # it failed.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_no_broken_transaction()
     raw = connection.connection
@@ -131,10 +140,20 @@ def _insert_sql(model: type[models.Model], connection, fields: list[models.Field
     return f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608
 
 
+def _refuse_signals(model: type[models.Model]) -> None:
+    for name, signal in (("pre_save", signals.pre_save), ("post_save", signals.post_save)):
+        if signal.has_listeners(model):
+            raise TypeError(
+                f"{model.__name__} has {name} receivers, which fastsql would skip: "
+                "save it through the ORM"
+            )
+
+
 def _statement(model: type[models.Model], connection, with_pk: bool):
     key = (model, connection.vendor, with_pk)
     found = _statements.get(key)
     if found is None:
+        _refuse_signals(model)
         meta = model._meta
         fields = [f for f in meta.concrete_fields if with_pk or f is not meta.pk]
         sql = _insert_sql(model, connection, fields)
@@ -175,6 +194,7 @@ def insert_row(model: type[models.Model], values: dict[str, Any], using: str = D
     key = (model, connection.vendor)
     found = _row_statements.get(key)
     if found is None:
+        _refuse_signals(model)
         meta = model._meta
         fields = [f for f in meta.concrete_fields if f is not meta.pk]
         preps = [(f.attname, _value_prep(f, connection)) for f in fields]
@@ -195,3 +215,62 @@ def insert(obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> models.Model:
     obj._state.adding = False
     obj._state.db = using
     return obj
+
+
+# SQLite: rows per INSERT statement. One statement with many VALUES rows, run by executemany,
+# binds the same values as one-row statements but steps the statement far fewer times.
+SQLITE_ROWS_PER_STATEMENT = 50
+
+
+def copy_rows(
+    table: str, columns: list[str], rows: list[tuple], using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """Append rows of values already as the database takes them: COPY on PostgreSQL,
+    executemany of multi-row INSERTs on SQLite. The caller holds the transaction."""
+    if not rows:
+        return
+    connection = connections[using]
+    cols = ", ".join(columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+            with raw.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                write_row = copy.write_row
+                for row in rows:
+                    write_row(row)
+            return
+        # the sqlite3 connection under Django's wrapper: qmark placeholders, no conversion
+        db = connection.connection
+        one = "(" + ", ".join(["?"] * len(columns)) + ")"
+        per = SQLITE_ROWS_PER_STATEMENT
+        full = len(rows) - len(rows) % per
+        if full:
+            many = f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([one] * per)  # noqa: S608
+            db.executemany(
+                many, [[v for row in rows[i : i + per] for v in row] for i in range(0, full, per)]
+            )
+        if full < len(rows):
+            db.executemany(f"INSERT INTO {table} ({cols}) VALUES {one}", rows[full:])  # noqa: S608
+
+
+def reserve_ids(table: str, n: int, using: str = DEFAULT_DB_ALIAS) -> list[int]:
+    """Primary keys for n new rows of `table`, in order, so rows written by `copy_rows` can be
+    named (by events, by deliveries) before they exist. Inside the writing transaction."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # the sequence's name first: pg_get_serial_sequence() per generated row costs ten
+            # times the nextval() calls themselves
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, n]
+            )
+            return [r[0] for r in cursor.fetchall()]
+        # SQLite: the IMMEDIATE transaction holds the write lock, so nobody else inserts.
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
+        top = cursor.fetchone()[0]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        seq = cursor.fetchone()
+        top = max(top, seq[0] if seq else 0)
+        return list(range(top + 1, top + n + 1))

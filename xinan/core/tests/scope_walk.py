@@ -52,6 +52,9 @@ URLS = {
     "break_glass_review": Hidden(
         lambda w: {"pk": w.grant.pk}, data=lambda w: {"outcome": "justified", "note": "越权"}
     ),
+    "access_grant_revoke": Hidden(
+        lambda w: {"pk": w.grant.pk}, data=lambda w: {"reason": "越权撤销该授权"}
+    ),
     # a sysadmin may change any area (audited); everyone else must leave the other district alone
     "area_import": Page(data=_area_file, may_change={"sysadmin"}),
     "set_language": Page(data=lambda w: {"language": "zh-hans", "next": "/"}),

@@ -226,9 +226,13 @@ def test_a_redis_publish_that_fails_is_logged_not_raised(settings, caplog):
 
 
 def test_the_worker_command_names_its_bus(settings, monkeypatch, capsys, db):
-    from xinan.crisis import runner
+    import threading
+
+    from xinan.core import worker
 
     settings.BUS_BACKEND = "local"
-    monkeypatch.setattr(runner, "loop", lambda stop, interval: None)
-    call_command("crisis_worker")
+    monkeypatch.setattr(worker.Worker, "start", lambda self: self)
+    monkeypatch.setattr(worker.Worker, "shutdown", lambda self: None)
+    monkeypatch.setattr(threading.Event, "wait", lambda self, timeout=None: True)
+    call_command("crisis_worker")  # the old name of `xinan worker`
     assert "bus: local" in capsys.readouterr().out

@@ -1,5 +1,6 @@
 """Crisis personas: on-duty workers in town A, town B and the district; event helpers."""
 
+import dataclasses
 import datetime as dt
 import importlib
 import itertools
@@ -10,34 +11,34 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from xinan.core import outbox
+from xinan.core import events, outbox, worker
 from xinan.core.models import OutboxEvent
 from xinan.crisis import runner
 from xinan.crisis.models import DutyShift
+from xinan.screening.topics import AssessmentScored
 from xinan.testing import factories
 
 _assessment_ids = itertools.count(1000)
 
 
 def scored(**overrides):
-    """An `assessment.scored` payload as the screening app writes it."""
-    payload = {
-        "assessment_id": next(_assessment_ids),
-        "person_id": None,
-        "instrument": "phq9",
-        "version": "1",
-        "total": 4,
-        "band": "minimal",
-        "positive": False,
-        "critical": [],
-        "area_code": "",
-        "anonymous": False,
-        "previous_total": None,
-        "mode": "self",
-        "submitted_at": timezone.now().isoformat(),
-    }
-    payload.update(overrides)
-    return payload
+    """An `assessment.scored` payload, from the topic's one definition (screening/topics.py)."""
+    payload = AssessmentScored(
+        assessment_id=next(_assessment_ids),
+        person_id=None,
+        instrument="phq9",
+        version="1",
+        total=4,
+        band="minimal",
+        positive=False,
+        critical=[],
+        area_code="",
+        anonymous=False,
+        previous_total=None,
+        mode="self",
+        submitted_at=timezone.now().isoformat(),
+    )
+    return events.to_dict(dataclasses.replace(payload, **overrides))
 
 
 def emit(**overrides):
@@ -100,48 +101,48 @@ def crisis_district(areas):
 
 
 class RunningLoop:
-    """runner.loop in a thread, with a fallback poll so long that only the bus can wake it.
+    """The worker's critical lane in a thread, with a fallback poll so long that only the bus
+    can wake it.
 
-    The test thread touches the database only while the loop is asleep on the bus (before the
-    first pass is done, the loop owns it; after a pass, the test waits on `passes`). On SQLite's
-    shared-cache test database two connections that overlap get "database table is locked"
-    (SQLITE_LOCKED, which no busy timeout waits out): the old test polled `Alert.objects` while
-    the loop wrote, and failed now and then.
+    The test thread touches the database only while the lane is asleep on the bus (before the
+    first pass is done, the lane owns it; after a pass, the test waits on `passes`). On
+    SQLite's shared-cache test database two connections that overlap get "database table is
+    locked" (SQLITE_LOCKED, which no busy timeout waits out).
     """
 
-    def __init__(self, interval=60.0):
-        self.stop = threading.Event()
-        self.ready = threading.Event()
+    def __init__(self, interval=60.0, lanes=("critical",)):
+        from django.conf import settings
+
+        self._settings = settings
+        self._interval = interval
         self.results = []
         self.passed = threading.Condition()
-        self.thread = threading.Thread(
-            target=runner.loop,
-            args=(self.stop, interval),
-            kwargs={"ready": self.ready, "on_pass": self._on_pass},
-            daemon=True,
-        )
+        self.worker = worker.Worker(lanes, on_pass=self._on_pass)
 
-    def _on_pass(self, result):
+    def _on_pass(self, lane, result):
         with self.passed:
             self.results.append(result)
             self.passed.notify_all()
 
     def __enter__(self):
-        self.thread.start()
-        assert self.ready.wait(10), "the loop's first pass did not finish"
+        self._old = self._settings.CRISIS_POLL_SECONDS
+        self._settings.CRISIS_POLL_SECONDS = self._interval
+        self.worker.start()
+        assert self.worker.wait_ready(10), "the worker's first pass did not finish"
         return self
 
     def wait_for_alerts(self, n=1, timeout=5.0) -> float:
+        """Until n events were delivered to the crisis consumer; returns the seconds taken."""
         started = time.monotonic()
         with self.passed:
             ok = self.passed.wait_for(
-                lambda: sum(r.alerts for r in self.results if r) >= n, timeout
+                lambda: sum(r.by_consumer.get(runner.CONSUMER, 0) for r in self.results if r) >= n,
+                timeout,
             )
-        assert ok, f"no alert within {timeout}s; passes: {self.results}"
+        assert ok, f"nothing delivered within {timeout}s; passes: {self.results}"
         return time.monotonic() - started
 
     def __exit__(self, *exc):
-        self.stop.set()
-        runner.interrupt()
-        self.thread.join(10)
-        assert not self.thread.is_alive()
+        self.worker.shutdown()
+        self._settings.CRISIS_POLL_SECONDS = self._old
+        assert not any(t.is_alive() for t in self.worker.threads)

@@ -6,7 +6,6 @@ small local pair (`crisis_browser`, `crisis_login`) drives Debian's chromium dir
 
 import os
 import shutil
-import time
 
 import pytest
 from django.conf import settings as django_settings
@@ -64,15 +63,12 @@ def test_a_new_alert_appears_live_with_badge_and_sound(crisis_login, person_a, c
     assert badge.inner_text() == "0"
     page.wait_for_timeout(600)  # the first poll has run
     emit(person_id=person_a.pk, critical=item9(3))
-    saved = time.monotonic()
     runner.run_once("browser-test")
     row = page.locator("tr.alert-row.level-red")
-    row.wait_for(timeout=3000)
-    latency = time.monotonic() - saved
+    row.wait_for(timeout=3000)  # live, without a reload; how fast is `make bench`'s (d)
     assert badge.inner_text() == "1"
     assert "第9题" in row.inner_text()
     assert page.locator("#alert-board").get_attribute("data-beeps") == "1"
-    assert latency < 1.5, latency
     assert page.title().startswith("(1)")
 
 

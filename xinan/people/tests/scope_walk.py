@@ -5,6 +5,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from xinan.core import scope
 from xinan.core.lib import idnumber
 from xinan.core.models import AccessGrant
 from xinan.people.models import Consent, Person
@@ -43,12 +44,14 @@ def build(world: World) -> None:
     )
     world.add(
         "grant",
-        AccessGrant.objects.create(
-            user=world.staff,
-            person=person,
+        scope.grant_access(
+            person,
+            to_user=world.staff,
+            kind="break_glass",
             reason="外区紧急理由XH",
+            source="walk",
             expires_at=timezone.now() + dt.timedelta(hours=4),
-            area_code=person.home_area_id,
+            actor=world.staff,
         ),
     )
     world.secret("外区紧急理由XH")

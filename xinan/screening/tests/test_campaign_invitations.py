@@ -10,7 +10,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from xinan.core.models import AuditEntry, OutboxEvent
+from xinan.core import worker
+from xinan.core.models import AuditEntry, Job, OutboxEvent
 from xinan.people.models import Consent, PopulationTag
 from xinan.screening import campaigns, services
 from xinan.screening.models import (
@@ -200,7 +201,7 @@ def test_a_second_click_while_issuing_shows_the_same_run(areas, district_admin):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_issuing_runs_in_the_background_in_committed_batches(areas, settings, monkeypatch):
+def test_issuing_runs_as_a_job_in_committed_batches(areas, settings, monkeypatch):
     settings.SCREENING_IMPORT_INLINE = False
     monkeypatch.setattr(campaigns, "ISSUE_BATCH", 2)
     admin = factories.staff("area_admin", area=areas["district"], username="admin_bg")
@@ -216,11 +217,21 @@ def test_issuing_runs_in_the_background_in_committed_batches(areas, settings, mo
 
     monkeypatch.setattr(campaigns, "_insert_invitations", watched)
     run = campaigns.start_issuing(campaign, actor=admin)
-    for _ in range(100):
-        run.refresh_from_db()
-        if run.finished:
-            break
-        time.sleep(0.05)
+    job = Job.objects.get()
+    assert (job.status, job.created_by, job.task_path) == (
+        "READY",
+        admin,
+        "xinan.screening.campaigns.issue_run",
+    )
+    w = worker.Worker(["jobs"]).start()  # a worker's jobs lane runs it
+    try:
+        for _ in range(200):
+            run.refresh_from_db()
+            if run.finished:
+                break
+            time.sleep(0.05)
+    finally:
+        w.shutdown()
     assert (run.finished, run.total, run.issued, run.error) == (True, 5, 5, "")
     assert seen == [2, 2, 1] and CampaignInvitation.objects.count() == 5
     assert AuditEntry.objects.filter(action="screening.invitation.issue").count() == 1

@@ -261,8 +261,8 @@ def test_the_audit_log_shows_each_chunk_to_the_administrators_of_its_area(
 
 
 def test_it_wakes_the_crisis_consumer_once_per_chunk(grid_worker, person_a, tmp_path, monkeypatch):
-    """Events are written without outbox.emit, so the import announces them on the bus itself:
-    once per chunk that wrote any, inside its transaction."""
+    """Events are written in bulk (outbox.emit_many), announced on the bus once per chunk that
+    wrote any, inside its transaction: to the bulk lane, and under their topic."""
     from xinan.core import bus
 
     published = []
@@ -278,4 +278,4 @@ def test_it_wakes_the_crisis_consumer_once_per_chunk(grid_worker, person_a, tmp_
         instrument="PHQ-9", file_name="five.csv", path=str(path), created_by=grid_worker
     )
     assert importer.run(job.pk).rows_imported == 5
-    assert published == ["assessment.scored", "assessment.scored"]
+    assert published == ["bulk", "assessment.scored"] * 2

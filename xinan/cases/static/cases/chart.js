@@ -10,8 +10,8 @@
   var chart = window.echarts.init(el);
   chart.setOption({
     tooltip: { trigger: "axis" },
-    grid: { left: 36, right: 90, top: 20, bottom: 28 },
-    xAxis: { type: "time" },
+    grid: { left: 36, right: 56, top: 20, bottom: 28 },
+    xAxis: { type: "time", splitNumber: 4, axisLabel: { hideOverlap: true } },
     yAxis: { type: "value", minInterval: 1, min: 0 },
     series: [{
       name: d.instrument, type: "line", data: d.series, symbolSize: 8,

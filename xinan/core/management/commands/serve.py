@@ -50,7 +50,10 @@ class Command(BaseCommand):
             "xinan.wsgi:application",
         ]
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xinan.settings")
-        # Crisis alerts need no second process by default (XINAN_CRISIS_BACKGROUND=0 when
-        # `xinan crisis_worker` runs separately).
-        os.environ.setdefault("XINAN_CRISIS_BACKGROUND", "1")
+        # The worker (consumers, sweeps, jobs) runs in-process by default, so the embedded
+        # default needs no second process; XINAN_WORKER_BACKGROUND=0 when `xinan worker`
+        # processes run separately (XINAN_CRISIS_BACKGROUND is its old name).
+        os.environ.setdefault(
+            "XINAN_WORKER_BACKGROUND", os.environ.get("XINAN_CRISIS_BACKGROUND", "1")
+        )
         os.execv(granian, argv)  # noqa: S606 — replace this process with the server

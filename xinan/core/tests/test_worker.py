@@ -1,0 +1,203 @@
+"""The one worker: each event to each consumer, lanes, parking and retry, sweeps once per slot."""
+
+import dataclasses
+import datetime as dt
+from typing import ClassVar
+
+import pytest
+import time_machine
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from xinan.core import events, outbox, schedule, worker
+from xinan.core.models import AuditEntry, Delivery, SweepRun
+
+TOPIC = "test.worker.ping"
+seen: dict[str, list[int]] = {"good": [], "flaky": [], "critical": []}
+broken: set[int] = set()
+
+
+@dataclasses.dataclass(frozen=True)
+class Ping:
+    TOPIC: ClassVar[str] = TOPIC
+    n: int
+
+
+@events.consumer(TOPIC, name="test.good")
+def good(event: events.Event) -> None:
+    seen["good"].append(event.data(Ping).n)
+
+
+@events.consumer(TOPIC, name="test.flaky")
+def flaky(event: events.Event) -> None:
+    if event.data(Ping).n in broken:
+        raise ValueError(f"cannot take {event.data(Ping).n}")
+    seen["flaky"].append(event.data(Ping).n)
+
+
+@events.consumer(TOPIC, name="test.critical", lane="critical")
+def critical(event: events.Event) -> None:
+    seen["critical"].append(event.data(Ping).n)
+
+
+@pytest.fixture(autouse=True)
+def _clean():
+    for v in seen.values():
+        v.clear()
+    broken.clear()
+
+
+def ping(*ns: int) -> None:
+    with transaction.atomic():
+        for n in ns:
+            outbox.emit_event(Ping(n))
+
+
+def drain(lane: str, name: str = "w") -> None:
+    while worker.deliver(lane, name).claimed:
+        pass
+
+
+def test_each_event_reaches_each_consumer_once_in_its_lane(db):
+    ping(1, 2, 3)
+    assert sorted(Delivery.objects.order_by().values_list("consumer", "lane").distinct()) == [
+        ("test.critical", "critical"),
+        ("test.flaky", "default"),
+        ("test.good", "default"),
+    ]
+    drain("default")
+    assert (seen["good"], seen["flaky"], seen["critical"]) == ([1, 2, 3], [1, 2, 3], [])
+    drain("critical")
+    assert seen["critical"] == [1, 2, 3]
+    drain("default")
+    drain("critical")
+    assert seen == {"good": [1, 2, 3], "flaky": [1, 2, 3], "critical": [1, 2, 3]}
+    assert not Delivery.objects.exists()
+
+
+def test_a_failing_consumer_is_parked_with_its_error_and_blocks_nobody(db):
+    broken.add(2)
+    ping(1, 2, 3)
+    for minute in range(0, 60, 5):
+        with time_machine.travel(timezone.now() + dt.timedelta(minutes=minute), tick=False):
+            drain("default")
+    assert seen["good"] == [1, 2, 3] and seen["flaky"] == [1, 3]
+    parked = Delivery.objects.get(lane="default")
+    assert (parked.consumer, parked.state, parked.attempts) == ("test.flaky", "parked", 10)
+    assert "cannot take 2" in parked.last_error
+
+
+def test_a_sysadmin_sees_parked_deliveries_and_retries_them(client, db):
+    from xinan.testing import factories
+
+    broken.add(7)
+    ping(7)
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=1), tick=False):
+        for _ in range(worker.MAX_ATTEMPTS):
+            Delivery.objects.update(available_at=timezone.now())
+            drain("default")
+    parked = Delivery.objects.get(state="parked")
+    admin = factories.staff("sysadmin", username="root")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    page = client.get(reverse("admin:core_delivery_changelist") + "?state__exact=parked")
+    assert "test.flaky" in page.content.decode()
+    broken.clear()  # the cause is fixed
+    client.post(
+        reverse("admin:core_delivery_changelist"),
+        {"action": "retry", "_selected_action": [parked.pk]},
+    )
+    assert Delivery.objects.get(pk=parked.pk).state == "pending"
+    assert AuditEntry.objects.filter(action="core.delivery.retry", object_id=str(parked.pk))
+    drain("default")
+    assert seen["flaky"] == [7] and not Delivery.objects.filter(lane="default").exists()
+
+
+def test_a_live_critical_event_never_waits_behind_a_bulk_import(db):
+    """3,555 imported events owe the critical consumer; a live one after them goes first."""
+    with transaction.atomic():
+        outbox.emit_many(TOPIC, [Ping(n) for n in range(3555)])
+    ping(99999)
+    result = worker.deliver("critical", "w")
+    assert seen["critical"] == [99999] and result.processed == 1
+    assert Delivery.objects.filter(lane="bulk", consumer="test.critical").count() == 3555
+    drain("bulk")
+    assert sorted(seen["critical"]) == [*range(3555), 99999]
+    assert len(seen["good"]) == len(seen["flaky"]) == 3555
+
+
+def test_bulk_events_are_the_same_json_as_single_ones(db):
+    with transaction.atomic():
+        (bulk,) = outbox.emit_many(TOPIC, [Ping(5)])
+        single = outbox.emit_event(Ping(5))
+    found = worker.load_events([bulk, single])
+    assert found[bulk].payload == found[single].payload == {"n": 5}
+
+
+# -- sweeps ------------------------------------------------------------------------------------
+
+runs: list[dt.datetime] = []
+
+
+@schedule.periodic("test.every_minute", every=dt.timedelta(minutes=1))
+def every_minute(now: dt.datetime) -> int:
+    runs.append(now)
+    return 1
+
+
+@pytest.fixture
+def only_test_sweep(monkeypatch):
+    runs.clear()
+    mine = schedule.get("test.every_minute")
+    monkeypatch.setattr(schedule, "sweeps", lambda: [mine])
+
+
+NOON = dt.datetime(2026, 12, 1, 4, 0, 10, tzinfo=dt.UTC)
+
+
+def test_a_sweep_fires_once_per_slot_across_workers(db, only_test_sweep):
+    a, b = worker.Sweeper("a"), worker.Sweeper("b")
+    for seconds in (0, 5, 20, 49):
+        at = NOON + dt.timedelta(seconds=seconds)
+        a.run_due(at)
+        b.run_due(at)
+    assert len(runs) == 1
+    b.run_due(NOON + dt.timedelta(seconds=51))  # the next minute
+    a.run_due(NOON + dt.timedelta(seconds=52))
+    assert len(runs) == 2
+    assert list(SweepRun.objects.values_list("leased_by", "handled")) == [("b", 1), ("a", 1)]
+
+
+def test_a_worker_that_was_down_catches_up_once(db, only_test_sweep):
+    worker.Sweeper("a").run_due(NOON)
+    later = worker.Sweeper("a")  # restarted three hours later
+    later.run_due(NOON + dt.timedelta(hours=3))
+    later.run_due(NOON + dt.timedelta(hours=3, seconds=2))
+    assert len(runs) == 2  # not one per missed minute
+
+
+def test_a_dead_worker_s_sweep_is_taken_over_after_its_lease(db, only_test_sweep):
+    slot = worker.slot_of(schedule.get("test.every_minute"), NOON)
+    SweepRun.objects.create(
+        name="test.every_minute", slot=slot, leased_by="dead", leased_until=NOON
+    )  # started and never finished
+    live = worker.Sweeper("live")
+    live.run_due(NOON - dt.timedelta(seconds=5))
+    assert runs == []  # its lease still held
+    live.run_due(NOON + dt.timedelta(seconds=worker.lease_seconds()))
+    assert len(runs) == 1
+    run = SweepRun.objects.get()
+    assert run.leased_by == "live" and run.finished_at is not None
+
+
+def test_a_failing_sweep_is_recorded_and_the_next_slot_runs(db, monkeypatch, only_test_sweep):
+    def boom(now):
+        raise RuntimeError("sweep broke")
+
+    sweep = schedule.get("test.every_minute")
+    monkeypatch.setattr(schedule, "sweeps", lambda: [dataclasses.replace(sweep, func=boom)])
+    worker.Sweeper("a").run_due(NOON)
+    run = SweepRun.objects.get()
+    assert run.finished_at is not None and "sweep broke" in run.error

@@ -1,0 +1,149 @@
+"""The worker's rows: what each consumer still owes (Delivery), which periodic slot ran
+(SweepRun), and durable jobs (Job, behind Django's `django.tasks`). See xinan/core/worker.py.
+
+Every row a worker takes carries a lease (`leased_by`, `leased_until`), taken with a
+conditional UPDATE and renewed by the worker's heartbeat; a worker that dies stops renewing,
+and another takes the row over once the lease has run out (seconds, not minutes).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Lane(models.TextChoices):
+    CRITICAL = "critical", _("紧急")
+    DEFAULT = "default", _("常规")
+    BULK = "bulk", _("批量")
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("待处理")
+    PARKED = "parked", _("已搁置")
+
+
+class Delivery(models.Model):
+    """One event owed to one consumer. Written with the event (outbox.emit / emit_many),
+    deleted in the consumer's own transaction once processed; a delivery that keeps failing
+    is parked with its error for a sysadmin to read and retry (Django admin)."""
+
+    event = models.ForeignKey(
+        "core.OutboxEvent", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    consumer = models.CharField(_("消费者"), max_length=120)
+    lane = models.CharField(_("通道"), max_length=10, choices=Lane.choices)
+    state = models.CharField(
+        _("状态"), max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
+    available_at = models.DateTimeField(_("可处理时间"), default=timezone.now)
+    leased_by = models.CharField(max_length=120, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(_("最近错误"), blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("事件投递")
+        verbose_name_plural = _("事件投递")
+        indexes = [
+            models.Index(
+                fields=["lane", "id"],
+                condition=Q(state="pending"),
+                name="delivery_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} ← #{self.event_id}"
+
+
+class SweepRun(models.Model):
+    """One slot of one periodic sweep: the unique (name, slot) makes it fire once across
+    workers; a run whose worker died (lease out, not finished) is taken over."""
+
+    name = models.CharField(_("定时任务"), max_length=120)
+    slot = models.DateTimeField(_("时段"))
+    leased_by = models.CharField(max_length=120, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("开始"), default=timezone.now)
+    finished_at = models.DateTimeField(_("结束"), null=True, blank=True)
+    handled = models.IntegerField(_("处理条数"), null=True, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+
+    class Meta:
+        ordering = ["-slot"]
+        verbose_name = _("定时任务运行")
+        verbose_name_plural = _("定时任务运行")
+        constraints = [
+            models.UniqueConstraint(fields=["name", "slot"], name="sweep_run_once_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M:%S}"
+
+
+class JobStatus(models.TextChoices):
+    # The values of django.tasks.TaskResultStatus.
+    READY = "READY", _("排队中")
+    RUNNING = "RUNNING", _("进行中")
+    FAILED = "FAILED", _("失败")
+    SUCCESSFUL = "SUCCESSFUL", _("已完成")
+
+
+class Job(models.Model):
+    """A durable task (xinan/core/jobs.py): enqueued through `django.tasks`, run by a worker."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    task_path = models.CharField(_("任务"), max_length=200)
+    description = models.CharField(_("说明"), max_length=200, blank=True)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    queue_name = models.CharField(max_length=60, default="default")
+    priority = models.IntegerField(default=0)
+    backend = models.CharField(max_length=60, default="default")
+    status = models.CharField(
+        _("状态"), max_length=12, choices=JobStatus.choices, default=JobStatus.READY
+    )
+    run_after = models.DateTimeField(_("最早开始"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
+    max_attempts = models.PositiveIntegerField(default=1)
+    leased_by = models.CharField(max_length=120, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    progress_done = models.BigIntegerField(_("已处理"), default=0)
+    progress_total = models.BigIntegerField(_("总数"), null=True, blank=True)
+    return_value = models.JSONField(null=True, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    worker_ids = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("发起人"),
+    )
+    enqueued_at = models.DateTimeField(_("提交时间"), default=timezone.now)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    last_attempted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-enqueued_at"]
+        verbose_name = _("后台任务")
+        verbose_name_plural = _("后台任务")
+        indexes = [models.Index(fields=["status", "run_after"], name="job_due_idx")]
+
+    def __str__(self) -> str:
+        return self.description or self.task_path
+
+    @property
+    def percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return min(100, int(self.progress_done * 100 / self.progress_total))
+
+    @property
+    def last_error(self) -> str:
+        return self.errors[-1]["message"] if self.errors else ""
