@@ -211,8 +211,10 @@ def _case_page(request, case: Case, **form_overrides):
         "tasks": case.tasks.select_related("assignee", "assignee_institution").order_by(
             "status", "due_at"
         ),
+        # scope: rows of a case the caller opened through services.get_case (the gate)
         "interventions": Intervention.objects.filter(case=case).select_related("by", "site"),
         "referrals": case.referrals.select_related("to_institution", "from_institution"),
+        # scope: rows of a case the caller opened through services.get_case (the gate)
         "follow_ups": FollowUp.objects.filter(case=case),
         "assessments": assessments,
         "instrument": instrument,
@@ -363,6 +365,7 @@ def case_refer(request, pk):
 @staff_only
 @require_POST
 def task_done(request, pk):
+    # scope: may_work_task below decides, 404 otherwise
     task = Task.objects.filter(pk=pk, status=TaskStatus.OPEN).select_related("case").first()
     if task is None or not services.tasks.may_work_task(request.user, task):
         raise Http404

@@ -61,6 +61,7 @@ def _get_referral(user, pk) -> Referral:
     )
     try:
         return (
+            # scope: `visible` is the gate's persons(user), or addressed to the user's institution
             Referral.objects.filter(visible)
             .select_related("case", "person", "to_institution", "from_institution", "sent_by")
             .get(pk=int(pk))
@@ -82,6 +83,7 @@ def referral_detail(request, pk, **overrides):
         "referral": referral,
         "receiver": receiver,
         # The receiver reads what was sent with the referral: its reason, notes, assessments.
+        # scope: the assessments sent with a referral the user may open (_get_referral)
         "assessments": Assessment.objects.filter(
             pk__in=referral.assessment_ids, person_id=referral.person_id
         ).order_by("submitted_at"),

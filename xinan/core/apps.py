@@ -11,6 +11,7 @@ class CoreConfig(AppConfig):
         from xinan.core import (
             checks,  # noqa: F401  (registers system checks)
             events,
+            privacy,
             schedule,
             workbench,
         )
@@ -19,3 +20,15 @@ class CoreConfig(AppConfig):
         events.autodiscover()
         schedule.autodiscover()
         workbench.autodiscover()
+        # Each app's privacy.py registers its export / erasure of a person's data.
+        privacy.autodiscover()
+        chinese_empty_choices()
+
+
+def chinese_empty_choices() -> None:
+    """Every form's empty choice in Chinese: Django's "- Select an option -" (model choice
+    fields, model forms) and "---------" (admin and older paths) read "请选择"."""
+    from django.db.models import fields
+
+    fields.BLANK_CHOICE_LABEL = _("- 请选择 -")
+    fields.BLANK_CHOICE_DASH[0] = ("", _("- 请选择 -"))

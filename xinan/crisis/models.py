@@ -104,11 +104,14 @@ class AlertQuerySet(models.QuerySet):
 
     def overdue(self, now: dt.datetime):
         """Open alerts past their deadline that someone untried may still take; an exhausted
-        one waits for a new person on duty instead (`exhausted_open`)."""
+        one waits for a new person on duty instead (`waiting_for_duty`)."""
         return self.filter(status=Status.OPEN, ack_deadline__lte=now, exhausted=False)
 
-    def exhausted_open(self):
-        return self.filter(status=Status.OPEN, exhausted=True)
+    def waiting_for_duty(self):
+        """Open, unacknowledged and held by nobody on shift: exhausted, or with the fallback."""
+        return self.filter(status=Status.OPEN).filter(
+            models.Q(exhausted=True) | models.Q(via_fallback=True)
+        )
 
 
 class Alert(models.Model):
@@ -144,6 +147,7 @@ class Alert(models.Model):
     tried_user_ids = models.JSONField(default=list, blank=True)
     escalations = models.PositiveSmallIntegerField(_("升级次数"), default=0)
     exhausted = models.BooleanField(_("已无可升级人员"), default=False)
+    via_fallback = models.BooleanField(_("无人值班，已交后备负责人"), default=False)
     repeats = models.PositiveIntegerField(_("重复触发次数"), default=0)
     risk_level = models.CharField(_("风险评估"), max_length=10, choices=Level.choices, blank=True)
     disposition = models.CharField(
@@ -177,12 +181,23 @@ class Alert(models.Model):
     def audit_area_code(self) -> str:
         return self.area_code
 
+    @property
+    def waiting_for_duty(self) -> bool:
+        return self.status == Status.OPEN and (self.exhausted or self.via_fallback)
+
     def is_overdue(self, now: dt.datetime | None = None) -> bool:
         return (
             self.status == Status.OPEN
             and not self.exhausted
             and (now or timezone.now()) >= self.ack_deadline
         )
+
+    def is_late(self, now: dt.datetime | None = None) -> bool:
+        """Not acknowledged within its level's first deadline (escalation resets the current
+        deadline; the board keeps showing it as overdue until someone takes it)."""
+        now = now or timezone.now()
+        first = self.raised_at + dt.timedelta(minutes=ack_minutes(self.level))
+        return self.status == Status.OPEN and (now >= self.ack_deadline or now >= first)
 
 
 class EventKind(models.TextChoices):
@@ -197,6 +212,9 @@ class EventKind(models.TextChoices):
     NOTE = "note", _("备注")
     CLOSED = "closed", _("关闭")
     REOPEN_REFUSED = "reopen_refused", _("拒绝重新打开")
+    REVEALED = "revealed", _("查看完整号码")
+    HANDED_OVER = "handed_over", _("转交")
+    CALLBACK_OVERDUE = "callback_overdue", _("回电逾期升级")
 
 
 class AlertEvent(models.Model):
@@ -363,6 +381,15 @@ class CallbackTask(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     outcome = models.CharField(_("结果"), max_length=20, choices=ContactOutcome.choices, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("回电负责人"),
+    )
+    escalations = models.PositiveSmallIntegerField(_("逾期升级次数"), default=0)
 
     objects = CallbackQuerySet.as_manager()
 
@@ -377,3 +404,44 @@ class CallbackTask(models.Model):
     @property
     def audit_area_code(self) -> str:
         return self.area_code
+
+
+class FallbackMode(models.TextChoices):
+    LEAD = "lead", _("指定负责人（如区危机干预队负责人）")
+    AREA_ADMINS = "area_admins", _("上级区域管理员")
+
+
+class CrisisFallback(models.Model):
+    """Who receives an alert when no shift covers the area: a named lead or the area admins.
+
+    Applies to the area and everything below it; the nearest configured ancestor wins. Without
+    any configuration an alert goes to the area admins nearest above the alert's area.
+    """
+
+    area = models.OneToOneField(
+        "core.Area", on_delete=models.CASCADE, related_name="+", verbose_name=_("适用区域")
+    )
+    mode = models.CharField(
+        _("后备方式"), max_length=20, choices=FallbackMode.choices, default=FallbackMode.LEAD
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("后备负责人"),
+    )
+
+    class Meta:
+        verbose_name = _("无人值班时的后备负责人")
+        verbose_name_plural = _("无人值班时的后备负责人")
+
+    def __str__(self) -> str:
+        return f"{self.area} → {self.user or self.get_mode_display()}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.mode == FallbackMode.LEAD and not self.user_id:
+            raise ValidationError(_("请指定后备负责人"))

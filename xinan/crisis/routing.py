@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from xinan.core.lib import areacode
 from xinan.core.models import Area
-from xinan.crisis.models import DutyShift
+from xinan.crisis.models import CrisisFallback, DutyShift, FallbackMode
 
 # A district-level or wider membership also covers alerts that carry no area at all.
 DISTRICT_PREFIX_LENGTH = areacode.DISTRICT_PREFIX_LENGTH
@@ -24,6 +24,7 @@ class OnDuty:
     user_id: int
     area_code: str
     depth: int  # significant prefix length of the shift's area: larger is nearer
+    fallback: bool = False  # not on shift: the named fallback for when nobody is
 
 
 def on_duty(area_code: str, now: dt.datetime | None = None) -> list[OnDuty]:
@@ -54,6 +55,73 @@ def on_duty(area_code: str, now: dt.datetime | None = None) -> list[OnDuty]:
     return result
 
 
+def _area_codes_for(area_code: str) -> list[str]:
+    """The area and its ancestors nearest first; with no area, the district and above."""
+    codes = ancestor_codes(area_code)
+    if codes:
+        return codes
+    return [a.code for a in Area.objects.filter(level__in=["district", "city", "province"])]
+
+
+def fallback(area_code: str) -> list[OnDuty]:
+    """Who receives an alert when no shift covers `area_code`, in order.
+
+    The nearest area (the alert's own or an ancestor) with a `CrisisFallback` decides: its
+    named lead, or the area admins of that area and above. Without any configuration, the area
+    admins nearest above the alert's area. Empty only when nobody at all is there.
+    """
+    codes = _area_codes_for(area_code)
+    rank = {c: i for i, c in enumerate(codes)}
+    configured = sorted(
+        CrisisFallback.objects.filter(area_id__in=codes).select_related("area"),
+        key=lambda f: rank.get(f.area_id, 99),
+    )
+    admins_from = codes
+    if configured:
+        rule = configured[0]
+        if rule.mode == FallbackMode.LEAD and rule.user_id:
+            return [OnDuty(rule.user_id, rule.area_id, len(rule.area.prefix), fallback=True)]
+        admins_from = codes[rank[rule.area_id] :]
+    from xinan.accounts.models import Membership
+
+    admins = sorted(
+        Membership.objects.filter(
+            role="area_admin", active=True, area_id__in=admins_from, user__is_active=True
+        ).select_related("area"),
+        key=lambda m: (rank.get(m.area_id, 99), m.user_id),
+    )
+    result: list[OnDuty] = []
+    for m in admins:
+        if all(d.user_id != m.user_id for d in result):
+            result.append(OnDuty(m.user_id, m.area_id, len(m.area.prefix), fallback=True))
+    return result
+
+
+def chain(area_code: str, now: dt.datetime | None = None) -> list[OnDuty]:
+    """Everyone an alert may be handed to, in order: on duty nearest first, then the fallback."""
+    on = on_duty(area_code, now)
+    seen = {d.user_id for d in on}
+    return on + [d for d in fallback(area_code) if d.user_id not in seen]
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """What is true right now about who can call a resident back, for the resident's screen."""
+
+    on_duty: bool
+    fallback: bool
+
+    @property
+    def nobody(self) -> bool:
+        return not (self.on_duty or self.fallback)
+
+
+def reachability(area_code: str, now: dt.datetime | None = None) -> Reachability:
+    if on_duty(area_code, now):
+        return Reachability(on_duty=True, fallback=False)
+    return Reachability(on_duty=False, fallback=bool(fallback(area_code)))
+
+
 def overlapping(user, starts_at: dt.datetime, ends_at: dt.datetime, exclude_pk=None):
     qs = DutyShift.objects.filter(user=user, starts_at__lt=ends_at, ends_at__gt=starts_at)
     if exclude_pk:
@@ -66,6 +134,29 @@ class CoverageRow:
     area: Area
     hours: list[list[int]]  # [day][hour] → number of people on duty covering the area
     gaps: int
+    start: dt.datetime | None = None
+
+    @property
+    def flat(self) -> list[int]:
+        return [n for day in self.hours for n in day]
+
+    @property
+    def gap_ranges(self) -> list[tuple[dt.datetime, dt.datetime]]:
+        """Consecutive uncovered hours merged: (from, to) pairs, in order."""
+        ranges: list[tuple[dt.datetime, dt.datetime]] = []
+        if self.start is None:
+            return ranges
+        flat = [n for day in self.hours for n in day]
+        run = None
+        for i, n in enumerate(flat + [1]):
+            if n == 0 and run is None:
+                run = i
+            elif n and run is not None:
+                ranges.append(
+                    (self.start + dt.timedelta(hours=run), self.start + dt.timedelta(hours=i))
+                )
+                run = None
+        return ranges
 
 
 def coverage(area: Area, start: dt.datetime, days: int = 7) -> CoverageRow:
@@ -90,7 +181,7 @@ def coverage(area: Area, start: dt.datetime, days: int = 7) -> CoverageRow:
                 gaps += 1
             row.append(n)
         hours.append(row)
-    return CoverageRow(area, hours, gaps)
+    return CoverageRow(area, hours, gaps, start)
 
 
 def _covering(shifts, slot_start: dt.datetime, slot_end: dt.datetime) -> int:

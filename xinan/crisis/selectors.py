@@ -6,7 +6,7 @@ belong to the district team and above. The rule is the gate's (`scope.within_rol
 this module only names the crisis role and the crisis rows.
 """
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from xinan.core import scope
@@ -24,14 +24,19 @@ def crisis_areas(user):
     return [m.area for m in user.active_memberships() if m.role == CRISIS_ROLE and m.area]
 
 
-def _narrow(user, queryset: QuerySet, field: str = "area_code") -> QuerySet:
-    return scope.within_role_areas(
+def _narrow(user, queryset: QuerySet, field: str = "area_code", held: Q | None = None) -> QuerySet:
+    """Rows in the user's crisis areas, plus those handed to them (`held`): a fallback lead
+    or area admin who receives an alert when nobody is on duty sees exactly what they hold."""
+    scoped = scope.within_role_areas(
         user, queryset, roles={CRISIS_ROLE}, field=field, unplaced_up_to=DISTRICT_PREFIX_LENGTH
     )
+    if held is None or not user.is_authenticated:
+        return scoped
+    return scoped | queryset.filter(held)
 
 
 def alerts(user) -> QuerySet:
-    return _narrow(user, Alert.objects.all())
+    return _narrow(user, Alert.objects.all(), held=Q(assigned_to_id=user.pk))
 
 
 def get_alert(user, pk, *, for_update: bool = False) -> Alert:
@@ -66,7 +71,8 @@ def get_call(user, pk) -> HotlineCall:
 
 
 def callbacks(user) -> QuerySet:
-    return _narrow(user, CallbackTask.objects.all())
+    held = Q(assigned_to_id=user.pk) | Q(alert__assigned_to_id=user.pk)
+    return _narrow(user, CallbackTask.objects.all(), held=held)
 
 
 def get_callback(user, pk) -> CallbackTask:

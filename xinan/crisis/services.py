@@ -7,7 +7,6 @@ obtained through the scope gate (`xinan.crisis.selectors`).
 import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -55,6 +54,9 @@ ACTIONS = {
     "crisis.call.view": gettext_lazy("查看热线来电"),
     "crisis.callback.request": gettext_lazy("居民请求回电"),
     "crisis.callback.done": gettext_lazy("完成回电"),
+    "crisis.callback.escalate": gettext_lazy("回电逾期升级"),
+    "crisis.alert.reveal_phone": gettext_lazy("查看当事人完整号码"),
+    "crisis.alert.handover": gettext_lazy("转交危机预警"),
 }
 for _code, _label in ACTIONS.items():
     audit.register_action(_code, _label)
@@ -201,7 +203,7 @@ def _create_alert(
     data,
     now,
 ) -> Alert:
-    chain = routing.on_duty(area_code, now)
+    chain = routing.chain(area_code, now)
     first = chain[0] if chain else None
     alert = Alert.objects.create(
         subject_key=subject_key,
@@ -217,17 +219,27 @@ def _create_alert(
         ack_deadline=now + dt.timedelta(minutes=ack_minutes(level)),
         assigned_to_id=first.user_id if first else None,
         tried_user_ids=[first.user_id] if first else [],
+        via_fallback=bool(first and first.fallback),
         # nobody to offer it to: the sweep hands it to the first person who comes on duty
         exhausted=first is None,
     )
-    note = "" if first else _("当前无人值班，有人上班后立即转交")
+    if first is None:
+        note = _("当前无人值班，也没有后备负责人；有人上班后立即转交")
+    elif first.fallback:
+        note = _("当前无人值班，已转交后备负责人")
+    else:
+        note = ""
     _event(
         alert,
         EventKind.RAISED,
         actor=actor,
         target=first.user_id if first else None,
         note=note,
-        data={**(data or {}), "routed_area": first.area_code if first else ""},
+        data={
+            **(data or {}),
+            "routed_area": first.area_code if first else "",
+            "fallback": bool(first and first.fallback),
+        },
         source=source_key,
     )
     # the audit log (read by sysadmins) names the summary, never its text (encrypted on the alert)
@@ -361,6 +373,12 @@ def acknowledge_alert(alert: Alert, *, actor, now: dt.datetime | None = None) ->
             data={"seconds": int((now - locked.raised_at).total_seconds())},
         )
         audit.record("crisis.alert.acknowledge", locked, actor=actor)
+        # The one who took the alert now holds its callbacks, with one deadline to make them.
+        due = now + dt.timedelta(minutes=ack_minutes(locked.level))
+        for task in locked.callbacks.pending().select_for_update():
+            task.assigned_to = actor
+            task.due_at = max(task.due_at, due)
+            task.save(update_fields=["assigned_to", "due_at"])
     return locked
 
 
@@ -384,6 +402,10 @@ def record_contact(alert: Alert, *, actor, outcome: str, note: str = "") -> Aler
             data={"outcome": outcome, "label": str(ContactOutcome(outcome).label)},
         )
         audit.record("crisis.alert.contact", locked, actor=actor, changed_fields=["contact"])
+        if outcome in (ContactOutcome.REACHED, ContactOutcome.VISITED):
+            # Reaching the person answers their callback request too.
+            for task in locked.callbacks.pending().select_for_update():
+                _complete(task, actor=actor, outcome=outcome)
     return event
 
 
@@ -483,16 +505,17 @@ def mark_delivered(alert_ids: list[int], *, user) -> None:
 # Escalation ---------------------------------------------------------------------------------
 
 
-ESCALATE_BATCH = 500
+ESCALATE_BATCH = 100  # alerts per transaction: short, so new alerts' writes never wait long
 
 
 def escalate_overdue(
     now: dt.datetime | None = None, *, budget_seconds: float = 50.0
 ) -> list[Alert]:
-    """Hand each alert whose acknowledgement deadline passed to the next person on duty, in
-    batches until none is left (or the budget is spent: the next sweep goes on). An alert
-    with nobody left is marked exhausted once (one event, audit row and outbox row), and
-    waits for `reoffer_exhausted`, not for its next deadline."""
+    """Hand each alert whose acknowledgement deadline passed to the next person on duty, a
+    batch per transaction (claimed with SELECT … FOR UPDATE SKIP LOCKED, re-checked by the
+    overdue filter itself) until none is left or the budget is spent (the next sweep goes on).
+    An alert with nobody left is marked exhausted once (one event, audit row and outbox row)
+    and waits for `reoffer_exhausted`, not for its next deadline."""
     import time
 
     now = _now(now)
@@ -500,37 +523,38 @@ def escalate_overdue(
     escalated: list[Alert] = []
     chains: dict[str, list] = {}  # area code -> who is on duty there now, for this sweep
     while time.monotonic() - started < budget_seconds:
-        pks = list(
-            Alert.objects.overdue(now)
-            .order_by("ack_deadline")
-            .values_list("pk", flat=True)[:ESCALATE_BATCH]
-        )
-        if not pks:
-            break
-        for pk in pks:
-            with transaction.atomic():
-                alert = Alert.objects.select_for_update().filter(pk=pk).first()
-                if alert is None or not alert.is_overdue(now):
-                    continue  # acknowledged or escalated by someone else meanwhile
-                _escalate(alert, now, chains)
-                escalated.append(alert)
+        with transaction.atomic():
+            batch = list(
+                Alert.objects.overdue(now)
+                .order_by("ack_deadline")
+                .defer("summary", "close_reason")
+                .select_for_update(skip_locked=True)[:ESCALATE_BATCH]
+            )
+            if not batch:
+                break
+            _escalate_many(batch, now, chains)
+        escalated += batch
     return escalated
 
 
 def reoffer_exhausted(now: dt.datetime | None = None) -> list[Alert]:
-    """Offer each exhausted open alert to someone on duty now who has not had it yet: as soon
-    as a shift begins, not at a deadline. Who is on duty is read once per area code."""
+    """Offer each open alert that nobody on duty holds — exhausted, or held by the fallback
+    because nobody was on duty — to someone on duty now who has not had it yet: as soon as a
+    shift begins, not at a deadline. Who is on duty is read once per area code."""
     now = _now(now)
     offered: list[Alert] = []
     chains: dict[str, list] = {}
-    candidates = Alert.objects.exhausted_open()
-    for pk, code, tried in candidates.values_list("pk", "area_code", "tried_user_ids"):
+    candidates = Alert.objects.waiting_for_duty()
+    rows = candidates.values_list("pk", "area_code", "tried_user_ids", "via_fallback")
+    for pk, code, tried, via_fallback in rows:
         chain = _chain(chains, code, now)
-        if not any(d.user_id not in set(tried or []) for d in chain):
+        untried = [d for d in chain if d.user_id not in set(tried or [])]
+        # A fallback keeps what it holds until a person on shift can take it over.
+        if not untried or (via_fallback and all(d.fallback for d in untried)):
             continue
         with transaction.atomic():
             alert = Alert.objects.select_for_update().filter(pk=pk).first()
-            if alert is None or alert.status != Status.OPEN or not alert.exhausted:
+            if alert is None or not alert.waiting_for_duty:
                 continue
             _escalate(alert, now, chains)
             offered.append(alert)
@@ -539,37 +563,82 @@ def reoffer_exhausted(now: dt.datetime | None = None) -> list[Alert]:
 
 def _chain(chains: dict[str, list], area_code: str, now: dt.datetime) -> list:
     if area_code not in chains:
-        chains[area_code] = routing.on_duty(area_code, now)
+        chains[area_code] = routing.chain(area_code, now)  # on duty, then the fallback
     return chains[area_code]
 
 
 def _escalate(alert: Alert, now: dt.datetime, chains: dict[str, list] | None = None) -> None:
-    tried = set(alert.tried_user_ids)
-    chain = _chain({} if chains is None else chains, alert.area_code, now)
-    nxt = next((d for d in chain if d.user_id not in tried), None)
-    alert.ack_deadline = now + dt.timedelta(minutes=ack_minutes(alert.level))
-    previous = alert.assigned_to_id
-    if nxt is not None:
-        alert.assigned_to_id = nxt.user_id
-        alert.tried_user_ids = [*alert.tried_user_ids, nxt.user_id]
-        alert.escalations += 1
-        alert.exhausted = False
-        note = ""
-    else:
-        alert.exhausted = True
-        note = _("已无更上级值班人员可升级，请值班负责人立即处理")
-    alert.save(
-        update_fields=["ack_deadline", "assigned_to", "tried_user_ids", "escalations", "exhausted"]
+    _escalate_many([alert], now, {} if chains is None else chains)
+
+
+def _escalate_many(alerts: list[Alert], now: dt.datetime, chains: dict[str, list]) -> None:
+    """Each alert to the next person on duty it has not had (or exhausted), written for the
+    whole batch at once: one UPDATE, one INSERT of timeline events, one of audit rows, one of
+    `alert.escalated` events (in their consumers' own lanes)."""
+    steps, audits, payloads = [], [], []
+    for alert in alerts:
+        tried = set(alert.tried_user_ids)
+        nxt = next(
+            (d for d in _chain(chains, alert.area_code, now) if d.user_id not in tried), None
+        )
+        alert.ack_deadline = now + dt.timedelta(minutes=ack_minutes(alert.level))
+        previous = alert.assigned_to_id
+        if nxt is not None:
+            alert.assigned_to_id = nxt.user_id
+            alert.tried_user_ids = [*alert.tried_user_ids, nxt.user_id]
+            alert.escalations += 1
+            alert.exhausted = False
+            alert.via_fallback = nxt.fallback
+            note = _("无人值班，已转交后备负责人") if nxt.fallback else ""
+        else:
+            alert.exhausted = True
+            note = _("已无更上级值班人员可升级，请值班负责人立即处理")
+        steps.append(
+            AlertEvent(
+                alert=alert,
+                kind=EventKind.ESCALATED,
+                target_id=nxt.user_id if nxt else None,
+                note=note,
+                data={"from": previous, "area": nxt.area_code if nxt else ""},
+                at=timezone.now(),
+            )
+        )
+        audits.append(
+            {
+                "action": "crisis.alert.escalate",
+                "object_type": alert._meta.label_lower,
+                "object_id": alert.pk,
+                "area_code": alert.audit_area_code or "",
+                "reason": note,
+            }
+        )
+        payloads.append(_alert_payload(alert, previous=previous))
+    Alert.objects.bulk_update(
+        alerts,
+        [
+            "ack_deadline",
+            "assigned_to",
+            "tried_user_ids",
+            "escalations",
+            "exhausted",
+            "via_fallback",
+        ],
     )
-    _event(
-        alert,
-        EventKind.ESCALATED,
-        target=nxt.user_id if nxt else None,
-        note=note,
-        data={"from": previous, "area": nxt.area_code if nxt else ""},
-    )
-    audit.record("crisis.alert.escalate", alert, actor=None, reason=note)
-    outbox.emit("alert.escalated", _alert_payload(alert, previous=previous))
+    AlertEvent.objects.bulk_create(steps)
+    audit.record_many(audits, actor=None)
+    outbox.emit_many("alert.escalated", payloads, bulk=False)
+
+
+def reassign_unassigned(alert: Alert, now: dt.datetime | None = None) -> Alert:
+    """An open alert nobody holds goes to the first person on the chain now (for alerts
+    raised while nobody was on duty, when a roster appears)."""
+    now = _now(now)
+    with transaction.atomic():
+        locked = _locked(alert)
+        if locked.assigned_to_id or locked.status == Status.CLOSED:
+            return locked
+        _escalate(locked, now)
+    return locked
 
 
 # Rosters ------------------------------------------------------------------------------------
@@ -608,10 +677,6 @@ def delete_shift(shift, *, actor) -> None:
 
 
 # Hotline and callbacks ----------------------------------------------------------------------
-
-
-def callback_hours() -> int:
-    return int(getattr(settings, "CRISIS_CALLBACK_HOURS", 24))
 
 
 def record_call(
@@ -665,13 +730,16 @@ def record_call(
             )
             call.alert = alert
             call.save(update_fields=["alert"])
+            # A high-risk caller is called back within the alert level's acknowledgement
+            # deadline (red: minutes), not the routine callback window.
             CallbackTask.objects.create(
                 area_code=area_code,
                 phone=phone,
                 phone_masked=call.caller_phone_masked,
                 call=call,
                 alert=alert,
-                due_at=received_at + dt.timedelta(hours=callback_hours()),
+                assigned_to_id=alert.assigned_to_id,
+                due_at=timezone.now() + dt.timedelta(minutes=ack_minutes(alert.level)),
             )
         outbox.emit(
             "call.logged",
@@ -718,6 +786,7 @@ def request_callback(*, phone: str, note: str = "", area_code: str = "", actor=N
                 phone_masked=phone_lib.mask(number),
                 note=note,
                 alert=alert,
+                assigned_to_id=alert.assigned_to_id,
                 due_at=now + dt.timedelta(minutes=ack_minutes(alert.level)),
             )
             audit.record("crisis.callback.request", task, actor=actor)
@@ -733,9 +802,13 @@ def complete_callback(task: CallbackTask, *, actor, outcome: str) -> CallbackTas
         locked = CallbackTask.objects.select_for_update().get(pk=task.pk)
         if locked.done_at:
             raise CrisisError(_("该回电任务已完成"))
-        locked.done_at = timezone.now()
-        locked.done_by = actor
-        locked.outcome = outcome
-        locked.save(update_fields=["done_at", "done_by", "outcome"])
-        audit.record("crisis.callback.done", locked, actor=actor, changed_fields=["outcome"])
+        _complete(locked, actor=actor, outcome=outcome)
     return locked
+
+
+def _complete(task: CallbackTask, *, actor, outcome: str) -> None:
+    task.done_at = timezone.now()
+    task.done_by = actor
+    task.outcome = outcome
+    task.save(update_fields=["done_at", "done_by", "outcome"])
+    audit.record("crisis.callback.done", task, actor=actor, changed_fields=["outcome"])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from xinan.crisis import views
+from xinan.crisis import desk, views
 
 app_name = "crisis"
 urlpatterns = [
@@ -13,11 +13,13 @@ urlpatterns = [
     path("alerts/<int:pk>/disposition/", views.disposition, name="disposition"),
     path("alerts/<int:pk>/close/", views.close, name="close"),
     path("alerts/<int:pk>/reopen/", views.reopen, name="reopen"),
+    path("alerts/<int:pk>/reveal/", views.reveal, name="reveal"),
+    path("alerts/<int:pk>/handover/", views.handover, name="handover"),
     path("people/<int:person_id>/alert/", views.manual_alert, name="manual_alert"),
-    path("roster/", views.roster, name="roster"),
-    path("roster/<int:pk>/delete/", views.shift_delete, name="shift_delete"),
-    path("hotline/", views.hotline, name="hotline"),
-    path("hotline/<int:pk>/", views.call_detail, name="call"),
-    path("callbacks/<int:pk>/done/", views.callback_done, name="callback_done"),
+    path("roster/", desk.roster, name="roster"),
+    path("roster/<int:pk>/delete/", desk.shift_delete, name="shift_delete"),
+    path("hotline/", desk.hotline, name="hotline"),
+    path("hotline/<int:pk>/", desk.call_detail, name="call"),
+    path("callbacks/<int:pk>/done/", desk.callback_done, name="callback_done"),
     path("callback/", views.callback_request, name="callback"),
 ]

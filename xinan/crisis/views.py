@@ -4,13 +4,9 @@ Thin views: parse, go through `xinan.crisis.selectors` (the scope gate for crisi
 service, render. Every view of an alert is audited.
 """
 
-import datetime as dt
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count
-from django.db.models.functions import ExtractHour
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,17 +17,28 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from xinan.core import audit, scope
 from xinan.core.decorators import role_required
 from xinan.core.models import Area
-from xinan.crisis import forms, routing, selectors, services
-from xinan.crisis.models import EventKind, Status
+from xinan.crisis import forms, reach, routing, selectors, services
+from xinan.crisis.models import LEVEL_RANK, EventKind, Status
 
 crisis_only = role_required(selectors.CRISIS_ROLE)
+# The board and the alerts also open to area admins: a fallback receives alerts when nobody is
+# on duty, and sees exactly the ones it holds.
+desk_only = role_required(selectors.CRISIS_ROLE, "area_admin")
 FEED_KINDS = [
     EventKind.RAISED,
     EventKind.REPEATED,
     EventKind.ESCALATED,
     EventKind.ACKNOWLEDGED,
     EventKind.CLOSED,
+    EventKind.HANDED_OVER,
+    EventKind.CALLBACK_OVERDUE,
 ]
+RINGING_KINDS = (
+    EventKind.RAISED,
+    EventKind.ESCALATED,
+    EventKind.HANDED_OVER,
+    EventKind.CALLBACK_OVERDUE,
+)
 
 
 def _area_names(codes) -> dict[str, str]:
@@ -42,16 +49,21 @@ def _area_names(codes) -> dict[str, str]:
 # The board and its live feed ----------------------------------------------------------------
 
 
-@crisis_only
+@desk_only
 @require_GET
 def board(request):
     user = request.user
+    now = timezone.now()
     active = list(
         selectors.alerts(user)
         .active()
         .select_related("person", "assigned_to")
         .order_by("status", "-raised_at")[:200]
     )
+    for a in active:
+        a.overdue = a.is_late(now)
+    # Overdue first, then waiting for acknowledgement, then in hand; louder levels first.
+    active.sort(key=lambda a: (not a.overdue, a.status != Status.OPEN, -LEVEL_RANK.get(a.level, 0)))
     closed = list(selectors.alerts(user).filter(status=Status.CLOSED).order_by("-closed_at")[:20])
     names = _area_names(a.area_code for a in active + closed)
     for a in active + closed:
@@ -72,13 +84,50 @@ def board(request):
             "closed": closed,
             "last_event": last,
             "unacked": sum(1 for a in active if a.status == Status.OPEN),
-            "now": timezone.now(),
+            "overdue_count": sum(1 for a in active if a.overdue),
+            "now": now,
             "poll_ms": getattr(settings, "CRISIS_BOARD_POLL_MS", 300),
+            "on_duty": _on_duty_now(user, now),
+            "uncovered": _uncovered_now(user, now),
         },
     )
 
 
-@crisis_only
+def _on_duty_now(user, now):
+    return list(
+        selectors.shifts(user)
+        .filter(starts_at__lte=now, ends_at__gt=now)
+        .order_by("area__code", "ends_at")[:50]
+    )
+
+
+def _uncovered_now(user, now) -> list[dict]:
+    """The user's crisis areas (and their towns) nobody covers right now, with who gets their
+    alerts instead: said loudly on the board and the roster."""
+    prefixes = selectors.crisis_prefixes(user)
+    if not prefixes:
+        return []
+    areas = list(
+        Area.objects.filter(scope.area_q(prefixes, "code"))
+        .filter(level__in=["city", "district", "town"])
+        .order_by("code")[:40]
+    )
+    User = get_user_model()
+    result = []
+    covered: list[str] = []
+    for area in areas:
+        if any(area.code.startswith(p) for p in covered) or routing.on_duty(area.code, now):
+            covered.append(area.prefix)
+            continue
+        backup = routing.fallback(area.code)
+        people = User.objects.in_bulk([d.user_id for d in backup])
+        result.append(
+            {"area": area, "fallback": [people[d.user_id] for d in backup if d.user_id in people]}
+        )
+    return result
+
+
+@desk_only
 @require_GET
 def feed(request, since: int):
     """Alert events after `since` that this user may see: the board polls it every 300 ms.
@@ -88,19 +137,20 @@ def feed(request, since: int):
     """
     user = request.user
     events = list(
-        selectors.feed_events(user, since, FEED_KINDS).select_related("alert").order_by("id")[:100]
+        selectors.feed_events(user, since, FEED_KINDS)
+        .select_related("alert", "alert__assigned_to")
+        .order_by("id")[:100]
     )
     last = events[-1].id if events else since
     if not events and since == 0:
         last = selectors.latest_event_id()
     names = _area_names(e.alert.area_code for e in events)
     mine = [
-        e.alert_id
-        for e in events
-        if e.kind in (EventKind.RAISED, EventKind.ESCALATED) and e.alert.assigned_to_id == user.pk
+        e.alert_id for e in events if e.kind in RINGING_KINDS and e.alert.assigned_to_id == user.pk
     ]
     services.mark_delivered(mine, user=user)
     unacked = selectors.alerts(user).filter(status=Status.OPEN).count()
+    now = timezone.now()
     return JsonResponse(
         {
             "last": last,
@@ -117,9 +167,13 @@ def feed(request, since: int):
                         "status": e.alert.status,
                         "status_label": e.alert.get_status_display(),
                         "summary": e.alert.summary,
-                        "area": names.get(e.alert.area_code, e.alert.area_code),
+                        "area": names.get(e.alert.area_code)
+                        or e.alert.area_code
+                        or str(_("未知地点")),
                         "raised_at": timezone.localtime(e.alert.raised_at).strftime("%H:%M:%S"),
                         "mine": e.alert.assigned_to_id == user.pk,
+                        "assignee": str(e.alert.assigned_to or ""),
+                        "overdue": e.alert.is_late(now),
                         "url": reverse("crisis:alert", args=[e.alert_id]),
                     },
                 }
@@ -132,27 +186,75 @@ def feed(request, since: int):
 # One alert ----------------------------------------------------------------------------------
 
 
-@crisis_only
+@desk_only
 @require_GET
 def alert_detail(request, pk):
     alert = selectors.get_alert(request.user, pk)
     audit.record("crisis.alert.view", alert, actor=request.user)
-    events = alert.events.select_related("actor", "target")
+    return _alert_page(request, alert)
+
+
+def _alert_page(request, alert, *, revealed=None, status=200):
+    user = request.user
+    holder = reach.holds(alert, user)
+    chain = routing.chain(alert.area_code) if holder else []
+    others = get_user_model().objects.in_bulk([d.user_id for d in chain if d.user_id != user.pk])
     return render(
         request,
         "crisis/alert_detail.html",
         {
             "alert": alert,
-            "events": events,
+            "events": alert.events.select_related("actor", "target"),
             "area": Area.objects.filter(code=alert.area_code).first(),
             "contact_form": forms.ContactForm(),
             "risk_form": forms.RiskForm(),
             "disposition_form": forms.DispositionForm(),
             "close_form": forms.CloseForm(),
+            "done_form": forms.CallbackDoneForm(),
             "overdue": alert.is_overdue(),
             "callbacks": alert.callbacks.all(),
+            "holder": holder,
+            "contacts": reach.contacts(alert),
+            "revealed": revealed,
+            "handover_form": forms.HandoverForm(
+                people=[(others[d.user_id], d) for d in chain if d.user_id in others]
+            )
+            if holder
+            else None,
         },
+        status=status,
     )
+
+
+@desk_only
+@require_POST
+def reveal(request, pk):
+    """The holder taps to see the full numbers: audited with the alert as its reason."""
+    alert = selectors.get_alert(request.user, pk)
+    try:
+        revealed = reach.reveal_contacts(alert, actor=request.user)
+    except services.CrisisError as exc:
+        messages.error(request, exc.message)
+        return redirect("crisis:alert", pk=alert.pk)
+    return _alert_page(request, alert, revealed=revealed)
+
+
+@desk_only
+@require_POST
+def handover(request, pk):
+    alert = selectors.get_alert(request.user, pk)
+    form = forms.HandoverForm(request.POST, people=[])
+    if not form.is_valid():
+        messages.error(request, _("请选择转交给谁"))
+        return redirect("crisis:alert", pk=alert.pk)
+    to_user = get_user_model().objects.filter(pk=form.cleaned_data["to_user"]).first()
+    try:
+        reach.hand_over(alert, actor=request.user, to_user=to_user, note=form.cleaned_data["note"])
+    except services.CrisisError as exc:
+        messages.error(request, exc.message)
+        return redirect("crisis:alert", pk=alert.pk)
+    messages.success(request, _("已转交给 %(who)s") % {"who": to_user})
+    return redirect("crisis:board")
 
 
 def _act(request, pk, form_class, do):
@@ -170,7 +272,7 @@ def _act(request, pk, form_class, do):
     return redirect("crisis:alert", pk=alert.pk)
 
 
-@crisis_only
+@desk_only
 @require_POST
 def acknowledge(request, pk):
     def do(alert, data):
@@ -180,7 +282,7 @@ def acknowledge(request, pk):
     return _act(request, pk, None, do)
 
 
-@crisis_only
+@desk_only
 @require_POST
 def contact(request, pk):
     def do(alert, data):
@@ -192,7 +294,7 @@ def contact(request, pk):
     return _act(request, pk, forms.ContactForm, do)
 
 
-@crisis_only
+@desk_only
 @require_POST
 def risk(request, pk):
     def do(alert, data):
@@ -202,7 +304,7 @@ def risk(request, pk):
     return _act(request, pk, forms.RiskForm, do)
 
 
-@crisis_only
+@desk_only
 @require_POST
 def disposition(request, pk):
     def do(alert, data):
@@ -214,7 +316,7 @@ def disposition(request, pk):
     return _act(request, pk, forms.DispositionForm, do)
 
 
-@crisis_only
+@desk_only
 @require_POST
 def close(request, pk):
     def do(alert, data):
@@ -224,7 +326,7 @@ def close(request, pk):
     return _act(request, pk, forms.CloseForm, do)
 
 
-@crisis_only
+@desk_only
 @require_POST
 def reopen(request, pk):
     def do(alert, data):
@@ -256,167 +358,6 @@ def manual_alert(request, person_id):
     return render(request, "crisis/manual_alert.html", {"person": person, "form": form})
 
 
-# Rosters ------------------------------------------------------------------------------------
-
-
-def _roster_choices(user):
-    prefixes = selectors.crisis_prefixes(user)
-    areas = Area.objects.filter(scope.area_q(prefixes, "code")).exclude(level="grid")
-    User = get_user_model()
-    workers = (
-        User.objects.filter(
-            memberships__role=selectors.CRISIS_ROLE,
-            memberships__active=True,
-        )
-        .filter(scope.area_q(prefixes, "memberships__area__code"))
-        .distinct()
-        .order_by("username")
-    )
-    return list(workers), list(areas[:500])
-
-
-@crisis_only
-@require_http_methods(["GET", "POST"])
-def roster(request):
-    user = request.user
-    workers, areas = _roster_choices(user)
-    form = forms.ShiftForm(request.POST or None, users=workers, areas=areas)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            services.create_shift(
-                actor=user,
-                user=next(w for w in workers if str(w.pk) == d["user"]),
-                area=next(a for a in areas if a.code == d["area"]),
-                starts_at=d["starts_at"],
-                ends_at=d["ends_at"],
-            )
-        except services.CrisisError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("已新增班次"))
-            return redirect("crisis:roster")
-    now = timezone.now()
-    start = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
-    covered = [a for a in areas if a.level in ("district", "town", "city")][:30]
-    rows = [routing.coverage(a, start) for a in covered]
-    days = [start + dt.timedelta(days=d) for d in range(7)]
-    upcoming = selectors.shifts(user).filter(ends_at__gt=now).order_by("starts_at")[:200]
-    return render(
-        request,
-        "crisis/roster.html",
-        {
-            "form": form,
-            "rows": rows,
-            "days": days,
-            "hours": range(24),
-            "shifts": upcoming,
-            "start": start,
-        },
-    )
-
-
-@crisis_only
-@require_POST
-def shift_delete(request, pk):
-    shift = selectors.get_shift(request.user, pk)
-    services.delete_shift(shift, actor=request.user)
-    messages.success(request, _("已删除班次"))
-    return redirect("crisis:roster")
-
-
-# Hotline desk -------------------------------------------------------------------------------
-
-
-@crisis_only
-@require_http_methods(["GET", "POST"])
-def hotline(request):
-    user = request.user
-    form = forms.CallForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        person = scope.get_person(user, d["person_id"]) if d["person_id"] else None
-        try:
-            call = services.record_call(
-                actor=user,
-                topic=d["topic"],
-                risk=d["risk"],
-                received_at=d["received_at"],
-                wait_seconds=d["wait_seconds"],
-                duration_seconds=d["duration_seconds"],
-                person=person,
-                area_code=_call_area(user, d["area_code"]),
-                phone=d["phone"],
-                notes=d["notes"],
-            )
-        except services.CrisisError as exc:
-            form.add_error(None, exc.message)
-        else:
-            if call.alert_id:
-                messages.warning(request, _("高危来电：已触发危机预警并生成回电任务"))
-            else:
-                messages.success(request, _("来电已记录"))
-            return redirect("crisis:hotline")
-    now = timezone.now()
-    calls = selectors.calls(user).select_related("counsellor")
-    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    per_hour = {
-        row["hour"]: row
-        for row in calls.filter(received_at__gte=today)
-        .annotate(hour=ExtractHour("received_at"))
-        .values("hour")
-        .annotate(n=Count("id"), wait=Avg("wait_seconds"), talk=Avg("duration_seconds"))
-    }
-    hours = [(h, per_hour.get(h)) for h in range(24)]
-    pending = selectors.callbacks(user).pending().order_by("due_at")
-    return render(
-        request,
-        "crisis/hotline.html",
-        {
-            "form": form,
-            "calls": calls[:50],
-            "hours": hours,
-            "due": [c for c in pending[:200] if c.due_at >= now],
-            "missed": [c for c in pending[:200] if c.due_at < now],
-            "done_form": forms.CallbackDoneForm(),
-        },
-    )
-
-
-def _call_area(user, code: str) -> str:
-    """An anonymous call may name where the caller is, inside the desk's own areas."""
-    code = (code or "").strip()
-    if code and any(code.startswith(p) for p in selectors.crisis_prefixes(user)):
-        return code
-    areas = selectors.crisis_areas(user)
-    return min(areas, key=lambda a: len(a.prefix)).code if areas else ""
-
-
-@crisis_only
-@require_GET
-def call_detail(request, pk):
-    call = selectors.get_call(request.user, pk)
-    audit.record("crisis.call.view", call, actor=request.user)
-    return render(request, "crisis/call_detail.html", {"call": call})
-
-
-@crisis_only
-@require_POST
-def callback_done(request, pk):
-    task = selectors.get_callback(request.user, pk)
-    form = forms.CallbackDoneForm(request.POST)
-    if form.is_valid():
-        try:
-            services.complete_callback(
-                task, actor=request.user, outcome=form.cleaned_data["outcome"]
-            )
-        except services.CrisisError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("回电已完成"))
-    return redirect("crisis:hotline")
-
-
 # The resident's side ------------------------------------------------------------------------
 
 
@@ -429,10 +370,10 @@ def callback_request(request):
         area_code = person.home_area_id
     area = Area.objects.filter(code=area_code).first() if area_code else None
     form = forms.CallbackRequestForm(request.POST or None, initial={"area_code": area_code})
-    done = False
+    task = None
     if request.method == "POST" and form.is_valid():
         try:
-            services.request_callback(
+            task = services.request_callback(
                 phone=form.cleaned_data["phone"],
                 note=form.cleaned_data["note"],
                 area_code=area.code if area else "",
@@ -440,11 +381,25 @@ def callback_request(request):
             )
         except services.CrisisError as exc:
             form.add_error("phone", exc.message)
+    # Tell the resident only what is true now: someone on duty will call, or a fallback has it
+    # but may not call at once, or nobody can call back (call the hotline now).
+    if task is not None and task.alert_id:
+        alert = task.alert
+        if alert.assigned_to_id is None:
+            who = "nobody"
         else:
-            done = True
+            who = "fallback" if alert.via_fallback else "on_duty"
+    else:
+        now = routing.reachability(area.code if area else "")
+        who = "on_duty" if now.on_duty else "fallback" if now.fallback else "nobody"
     return render(
         request,
         "crisis/callback.html",
-        {"form": form, "done": done, "local_hotline": area.local_hotline() if area else ""},
-        status=200,
+        {
+            "form": form,
+            "done": task is not None,
+            "who": who,
+            "local_hotline": area.local_hotline() if area else "",
+        },
+        status=200 if task is not None or request.method == "GET" else 400,
     )

@@ -56,6 +56,20 @@ def level_of(band: str, positive: bool) -> str:
     return "none"
 
 
+CRISIS = {
+    "explain": _("您的回答中有一题提示您最近可能有伤害自己的想法，这比总分更重要。"),
+    "steps": [
+        _("现在就拨打上方的心理援助热线，24小时有专业人员接听。"),
+        _("如果您觉得自己马上会有危险，请拨打 110 或 120，或到最近的医院急诊。"),
+        _("请让一位信任的家人或朋友现在陪在您身边。"),
+        _("尽快到精神卫生中心或综合医院的精神（心理）科就诊。"),
+    ],
+}
+
+
 def for_result(assessment) -> dict:
+    """The advice for a result; a critical answer comes first whatever the total's band."""
+    if getattr(assessment, "critical", None):
+        return {"level": "severe", **CRISIS}
     level = level_of(assessment.band, assessment.positive)
     return {"level": level, **LEVELS[level]}

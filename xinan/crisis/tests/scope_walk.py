@@ -72,6 +72,10 @@ URLS = {
     "crisis:disposition": Hidden(_alert, data=_work),
     "crisis:close": Hidden(_alert, data=_work),
     "crisis:reopen": Hidden(_alert),
+    "crisis:reveal": Hidden(_alert),
+    "crisis:handover": Hidden(
+        _alert, data=lambda w: {"to_user": str(w.crisis_worker.pk), "note": "越权转交"}
+    ),
     "crisis:manual_alert": Hidden(
         lambda w: {"person_id": w.person.pk}, data=lambda w: {"level": "red", "reason": "越权预警"}
     ),
@@ -91,7 +95,7 @@ URLS = {
             "duration_seconds": "60",
             "topic": "emotion",
             "risk": "high",
-            "person_id": str(w.person.pk),
+            "person_query": w.person.name,
             "notes": "越权来电",
         }
     ),

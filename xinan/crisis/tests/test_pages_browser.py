@@ -92,7 +92,7 @@ def test_the_roster_shows_coverage_gaps_adds_a_shift_and_refuses_an_overlap(
         days=1
     )
     page.select_option("select[name=user]", str(crisis_a.pk))
-    page.select_option("select[name=area]", areas["town_a"].code)
+    page.fill("input[name=area]", "华阳路街道")
     page.fill("input[name=starts_at]", tomorrow.strftime(FMT))
     page.fill("input[name=ends_at]", (tomorrow + dt.timedelta(hours=8)).strftime(FMT))
     page.locator("main form button[type=submit]").first.click()
@@ -103,7 +103,7 @@ def test_the_roster_shows_coverage_gaps_adds_a_shift_and_refuses_an_overlap(
 
     # The same person, overlapping hours: refused with a message, nothing saved.
     page.select_option("select[name=user]", str(crisis_a.pk))
-    page.select_option("select[name=area]", areas["town_a"].code)
+    page.fill("input[name=area]", "华阳路街道 / 安顺居委会")
     page.fill("input[name=starts_at]", (tomorrow + dt.timedelta(hours=4)).strftime(FMT))
     page.fill("input[name=ends_at]", (tomorrow + dt.timedelta(hours=10)).strftime(FMT))
     page.locator("main form button[type=submit]").first.click()
@@ -123,7 +123,7 @@ def test_the_hotline_desk_records_a_high_risk_call_and_lists_its_callback(
     page.fill("input[name=duration_seconds]", "1200")
     page.select_option("select[name=topic]", "suicide")
     page.select_option("select[name=risk]", "high")
-    page.fill("input[name=area_code]", areas["village_a"].code)
+    page.fill("input[name=area_code]", "华阳路街道 / 安顺居委会")
     page.fill("input[name=phone]", "13900002222")
     page.fill("textarea[name=notes]", "独居，曾有自伤史")
     page.locator("main form button[type=submit]").first.click()
@@ -153,7 +153,9 @@ def test_a_resident_sees_the_hotlines_first_and_asks_for_a_callback(
     assert links.nth(1).get_attribute("href") == "tel:021-12345678"
     assert links.nth(0).is_visible()
     text = page.locator("main").inner_text()
-    assert text.index("12356") < text.index("值班的危机干预人员会立即收到提醒")  # then what next
+    assert text.index("12356") < text.index("值班人员会立即收到提醒")  # then what next
+    assert page.get_by_test_id("call-110").get_attribute("href") == "tel:110"
+    assert page.get_by_test_id("call-120").get_attribute("href") == "tel:120"
     screenshot(page, "crisis-screen")
 
     page.fill("input[name=phone]", "12345")

@@ -151,7 +151,7 @@ def test_the_hotline_desk_records_a_high_risk_call_with_alert_and_callback(
             "duration_seconds": 900,
             "topic": "suicide",
             "risk": "high",
-            "person_id": person_a.pk,
+            "person_query": "张三",
             "phone": "139 1234 5678",
             "notes": "来电者表示已写好遗书",
         },

@@ -16,6 +16,32 @@
   var INTERVAL = parseInt(board.dataset.interval || "300", 10);
   var failures = 0;
   var audio = null;
+  // The sound choice persists per user in this browser (on unless the user switched it off).
+  var SOUND_KEY = "xinan.crisis.sound." + (board.dataset.userId || "anon");
+  var soundOn = readSound();
+
+  function readSound() {
+    try {
+      return window.localStorage.getItem(SOUND_KEY) !== "off";
+    } catch (e) {
+      return true;
+    }
+  }
+
+  function saveSound(on) {
+    try {
+      window.localStorage.setItem(SOUND_KEY, on ? "on" : "off");
+    } catch (e) {
+      /* private mode: the choice lasts for this page only */
+    }
+  }
+
+  function showSound() {
+    if (!toggle) return;
+    toggle.setAttribute("aria-pressed", soundOn ? "true" : "false");
+    toggle.textContent = soundOn ? toggle.dataset.on : toggle.dataset.off;
+    board.dataset.sound = soundOn ? "on" : "off";
+  }
 
   function audioContext() {
     if (!audio) {
@@ -27,6 +53,7 @@
   }
 
   function beep(level) {
+    if (!soundOn) return;
     var ctx = audioContext();
     if (!ctx) return;
     if (ctx.state === "suspended") ctx.resume();
@@ -69,14 +96,22 @@
     } else {
       tr.replaceChildren();
     }
-    tr.className = "alert-row fresh level-" + alert.level + " status-" + alert.status;
+    tr.className = "alert-row fresh level-" + alert.level + " status-" + alert.status +
+      (alert.overdue ? " overdue" : "");
     var levelCell = cell();
     var pill = document.createElement("span");
     pill.className = "level level-" + alert.level;
     pill.textContent = alert.level_label;
     levelCell.appendChild(pill);
     tr.appendChild(levelCell);
-    tr.appendChild(cell(alert.raised_at));
+    var when = cell(alert.raised_at + " ");
+    if (alert.overdue) {
+      var tag = document.createElement("span");
+      tag.className = "overdue-tag";
+      tag.textContent = board.dataset.overdue || "!";
+      when.appendChild(tag);
+    }
+    tr.appendChild(when);
     tr.appendChild(cell(alert.area));
     var summary = cell();
     var link = document.createElement("a");
@@ -85,7 +120,20 @@
     summary.appendChild(link);
     tr.appendChild(summary);
     tr.appendChild(cell(alert.status_label, "status"));
-    tr.appendChild(cell(alert.mine ? board.dataset.me || "✓" : "—"));
+    tr.appendChild(cell(alert.assignee || "—"));
+  }
+
+  // Overdue first, then waiting for acknowledgement, then in hand; louder levels first.
+  function rowKey(tr) {
+    var c = tr.classList;
+    return (c.contains("overdue") ? 0 : 10) + (c.contains("status-open") ? 0 : 5) +
+      (c.contains("level-red") ? 0 : c.contains("level-orange") ? 1 : 2);
+  }
+
+  function sortRows() {
+    var list = Array.prototype.slice.call(rows.querySelectorAll("tr.alert-row"));
+    list.sort(function (a, b) { return rowKey(a) - rowKey(b); });
+    list.forEach(function (tr) { rows.appendChild(tr); });
   }
 
   function setBadge(n) {
@@ -99,11 +147,13 @@
     var rank = { red: 3, orange: 2, yellow: 1 };
     data.events.forEach(function (e) {
       render(e.alert);
-      if ((e.kind === "raised" || e.kind === "escalated" || e.kind === "repeated") &&
-          e.alert.status === "open") {
+      var rings = e.kind === "raised" || e.kind === "escalated" || e.kind === "repeated";
+      var handed = (e.kind === "handed_over" || e.kind === "callback_overdue") && e.alert.mine;
+      if ((rings && e.alert.status === "open") || handed) {
         if (!loudest || rank[e.alert.level] > rank[loudest]) loudest = e.alert.level;
       }
     });
+    if (data.events.length) sortRows();
     last = data.last;
     board.dataset.last = String(last);
     setBadge(data.unacked);
@@ -137,14 +187,27 @@
   }
 
   if (toggle) {
+    showSound();
     toggle.addEventListener("click", function () {
-      var ctx = audioContext();
-      if (ctx) ctx.resume();
-      beep("yellow");
-      toggle.disabled = true;
-      toggle.textContent = toggle.dataset.on || toggle.textContent;
+      soundOn = !soundOn;
+      saveSound(soundOn);
+      showSound();
+      if (soundOn) {
+        var ctx = audioContext();
+        if (ctx) ctx.resume();
+        beep("yellow");
+      }
     });
   }
+  // Browsers start audio only after a gesture: the first tap anywhere unlocks the sound.
+  document.addEventListener(
+    "pointerdown",
+    function () {
+      var ctx = soundOn ? audioContext() : null;
+      if (ctx && ctx.state === "suspended") ctx.resume();
+    },
+    { once: true }
+  );
   status.dataset.ok = status.textContent;
   setTimeout(poll, INTERVAL);
 })();
