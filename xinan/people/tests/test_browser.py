@@ -127,10 +127,12 @@ def test_break_the_glass_then_the_area_admin_reviews_it(
 
     page.fill("input[name=q]", person_b.id_number)
     page.get_by_role("button", name="查询").click()
-    assert "不在您的管辖范围内" in page.content()
+    assert "您的管辖范围内没有该身份证号的档案" in page.content()
     screenshot(page, "break-glass-offer")
     page.get_by_role("button", name="申请紧急授权并查看").click()  # no reason: not sent
-    assert "不在您的管辖范围内" in page.content() and not AccessGrant.objects.exists()
+    assert (
+        "您的管辖范围内没有该身份证号的档案" in page.content() and not AccessGrant.objects.exists()
+    )
     page.fill("textarea[name=reason]", "危机干预：本人来电称有自伤计划，需核实住址")
     page.get_by_role("button", name="申请紧急授权并查看").click()
     page.wait_for_url(f"**/people/{person_b.pk}/")
