@@ -11,6 +11,7 @@ class CoreConfig(AppConfig):
         from xinan.core import (
             checks,  # noqa: F401  (registers system checks)
             events,
+            privacy,
             schedule,
             workbench,
         )
@@ -19,7 +20,16 @@ class CoreConfig(AppConfig):
         events.autodiscover()
         schedule.autodiscover()
         workbench.autodiscover()
+        # Each app's privacy.py registers its export / erasure of a person's data.
+        privacy.autodiscover()
         chinese_empty_choices()
+
+        from xinan.core import navigation
+
+        # imports and invitation runs, with their state (the page lists one's own jobs)
+        navigation.register(
+            _("后台任务"), "jobs", roles={"grid_worker", "area_admin", "sysadmin"}, order=90
+        )
 
 
 def chinese_empty_choices() -> None:

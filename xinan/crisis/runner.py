@@ -61,5 +61,6 @@ def run_once(worker: str | None = None, now: dt.datetime | None = None) -> Resul
         processed=counts["processed"],
         alerts=Alert.objects.count() - before,
         failed=counts["failed"],
-        escalated=counts["sweeps"].get("crisis.escalate_overdue") or 0,
+        escalated=(counts["sweeps"].get("crisis.escalate_overdue") or 0)
+        + (counts["sweeps"].get("crisis.escalate_overdue_callbacks") or 0),
     )

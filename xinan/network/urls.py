@@ -33,4 +33,10 @@ urlpatterns += [
     path("manage/trainings/<int:pk>/", views_talent.course_detail, name="course"),
     path("manage/trainings/sessions/<int:pk>/", views_talent.session_detail, name="session"),
     path("checkin/<str:token>/", views_talent.checkin, name="checkin"),
+    path("manage/import/", views_talent.import_page, name="import"),
+    path("manage/import/<int:pk>/", views_talent.import_job, name="import_job"),
+    path("manage/import/<int:pk>/rejected/", views_talent.import_rejected, name="import_rejected"),
+    path(
+        "manage/import/template/<str:kind>/", views_talent.import_template, name="import_template"
+    ),
 ]

@@ -5,7 +5,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -222,3 +222,73 @@ def checkin(request, token):
         "network/checkin.html",
         {"session": session, "done": done, "error": error, "professional": professional},
     )
+
+
+# ---------------------------------------------------------------- register imports
+
+
+@role_required("area_admin")
+def import_page(request):
+    from xinan.network import importer
+    from xinan.network.models import ImportKind, NetworkImport
+
+    access.admin_prefixes_or_404(request.user)
+    error = None
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        upload = request.FILES.get("file")
+        if kind not in ImportKind.values or upload is None:
+            error = _("请选择导入类型和文件")
+        else:
+            try:
+                job = importer.import_file(upload, kind=kind, actor=request.user)
+            except NetworkError as exc:
+                error = exc.message
+            else:
+                return redirect("network:import_job", pk=job.pk)
+    return render(
+        request,
+        "network/import.html",
+        {
+            "kinds": ImportKind.choices,
+            "error": error,
+            "jobs": NetworkImport.objects.filter(created_by=request.user)[:20],
+        },
+    )
+
+
+@role_required("area_admin")
+def import_job(request, pk):
+    from xinan.network.models import NetworkImport
+
+    job = get_object_or_404(NetworkImport, pk=pk, created_by=request.user)
+    return render(request, "network/import_job.html", {"job": job})
+
+
+@role_required("area_admin")
+def import_rejected(request, pk):
+    from xinan.network import importer
+    from xinan.network.models import NetworkImport
+
+    job = get_object_or_404(NetworkImport, pk=pk, created_by=request.user)
+    if not job.rejected_path:
+        raise Http404
+    audit.record("network.import.rejected_download", job, actor=request.user)
+    response = HttpResponse(importer.read_rejected(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rejected-{job.pk}.csv"'
+    return response
+
+
+@role_required("area_admin")
+def import_template(request, kind):
+    from xinan.network import importer
+    from xinan.network.models import ImportKind
+
+    if kind not in ImportKind.values:
+        raise Http404
+    response = HttpResponse(
+        importer.template_xlsx(kind),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{kind}-template.xlsx"'
+    return response

@@ -60,6 +60,9 @@ class Person(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # set when the person's data was erased on request (PIPL): the row stays, anonymised, for
+    # the counts that read it (xinan/people/privacy.py)
+    erased_at = models.DateTimeField(_("个人信息删除时间"), null=True, blank=True)
 
     class Meta:
         ordering = ["home_area_id", "name", "id"]

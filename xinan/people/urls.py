@@ -1,6 +1,6 @@
 from django.urls import path
 
-from xinan.people import views
+from xinan.people import views, views_privacy
 
 app_name = "people"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/", views.person_detail, name="detail"),
     path("<int:pk>/edit/", views.person_edit, name="edit"),
     path("<int:pk>/consent/", views.consent_add, name="consent_add"),
+    path("<int:pk>/privacy/", views_privacy.person_privacy, name="privacy"),
 ]

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xinan.core import scope
-from xinan.people import services
+from xinan.people import services, services_privacy
 from xinan.people.forms import BreakGlassForm, ConsentForm, PersonForm
 from xinan.people.models import PopulationTag
 
@@ -57,6 +57,7 @@ def person_detail(request, pk):
             "consents": person.consents.all()[:20],
             "consent_form": ConsentForm(),
             "grant": scope.active_grant(request.user, person),
+            "may_handle_privacy": services_privacy.may_handle(request.user, person),
         },
     )
 

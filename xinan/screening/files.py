@@ -32,8 +32,10 @@ audit.register_action(PURGE_ACTION, gettext_lazy("到期删除导入文件"))
 
 
 def write_encrypted(path: Path, text: str) -> Path:
-    """Write `text` (a CSV, BOM first) encrypted; return the path written (…​.enc)."""
-    target = path.with_name(path.name + ENCRYPTED_SUFFIX)
+    """Write `text` (a CSV, BOM first) encrypted; return the path written (…​.enc). Writing
+    again to the returned path replaces that file (an import checkpoints after each chunk)."""
+    name = path.name if path.name.endswith(ENCRYPTED_SUFFIX) else path.name + ENCRYPTED_SUFFIX
+    target = path.with_name(name)
     payload = crypto.cipher().encrypt((spreadsheet.BOM + text).encode("utf-8"))
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_bytes(payload)

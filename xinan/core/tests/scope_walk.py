@@ -57,6 +57,7 @@ URLS = {
     ),
     # a sysadmin may change any area (audited); everyone else must leave the other district alone
     "area_import": Page(data=_area_file, may_change={"sysadmin"}),
+    "jobs": Page(),
     "set_language": Page(data=lambda w: {"language": "zh-hans", "next": "/"}),
     "admin:login": Page(),
     "admin:logout": Page(),

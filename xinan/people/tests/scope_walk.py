@@ -73,6 +73,10 @@ URLS = {
         lambda w: {"pk": w.person.pk},
         data=lambda w: {"name": "越权改名", "gender": "F", "home_area": w.grid.code},
     ),
+    "people:privacy": Hidden(
+        lambda w: {"pk": w.person.pk},
+        data=lambda w: {"action": "erase", "reason": "越权删除申请", "confirm": "on"},
+    ),
     "people:consent_add": Hidden(
         lambda w: {"pk": w.person.pk}, data=lambda w: {"kind": "screening", "granted": "on"}
     ),

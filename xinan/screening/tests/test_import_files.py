@@ -222,3 +222,9 @@ def test_the_purge_is_a_registered_sweep():
     from xinan.core import schedule
 
     assert schedule.get("screening.purge_import_files").func is sweeps.purge_import_files
+
+
+def test_a_checkpointed_rejects_file_is_one_file(tmp_path):
+    first = files.write_encrypted(tmp_path / "7-rejected.csv", "a\n")
+    again = files.write_encrypted(first, "a\nb\n")
+    assert first == again and [p.name for p in tmp_path.iterdir()] == ["7-rejected.csv.enc"]
