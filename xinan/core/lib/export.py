@@ -1,11 +1,6 @@
-"""Cells for CSV and Excel exports that a spreadsheet will not run as formulas."""
+"""Cells for CSV and Excel exports that a spreadsheet will not run as formulas: the one helper
+is xinan/core/lib/spreadsheet.py (also its CSV writer and streamed download)."""
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from xinan.core.lib.spreadsheet import FORMULA_STARTS, safe_cell, safe_row
 
-
-def safe_cell(value):
-    """Text that starts like a formula gets a leading apostrophe (OWASP CSV injection);
-    numbers and dates pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+__all__ = ["FORMULA_STARTS", "safe_cell", "safe_row"]
