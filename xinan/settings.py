@@ -102,6 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction pooling (docs/deployment.md): no server-side cursors,
+    # which would outlive the transaction PgBouncer lends a connection for.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("XINAN_DB_POOLED", False)
 # A served SQLite database checkpoints its WAL in a background thread every
 # XINAN_SQLITE_CHECKPOINT_MS (0: inside commits, SQLite's default); see xinan/core/sqlite/base.py.
 SQLITE_CHECKPOINT_SECONDS = env_int("XINAN_SQLITE_CHECKPOINT_MS", 1000) / 1000
@@ -175,6 +178,9 @@ PLATFORM_NAME = env_str("XINAN_PLATFORM_NAME", "心安")
 NATIONAL_HOTLINE = env_str("XINAN_NATIONAL_HOTLINE", "12356")
 # Where residents book a counsellor when their area sets no booking link of its own.
 BOOKING_URL = env_str("XINAN_BOOKING_URL", "")
+# Share of neighbourhoods (村居) that should have a counselling room, in percent (network
+# coverage figure); 100 = every village with a room.
+SITE_COVERAGE_TARGET = env_int("XINAN_SITE_COVERAGE_TARGET", 100) / 100
 
 # Uploaded tables (screening imports, the area tree): refused above this size, before reading.
 MAX_UPLOAD_MB = env_int("XINAN_MAX_UPLOAD_MB", 20)

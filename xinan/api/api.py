@@ -1,6 +1,7 @@
 """The REST API, with its OpenAPI description at /api/v1/docs (staff only)."""
 
 import functools
+import logging
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
@@ -72,6 +73,8 @@ def staff_only(view):
     return wrapper
 
 
+log = logging.getLogger(__name__)
+
 api = XinanAPI(
     title="心安 xinan API",
     version="1",
@@ -97,6 +100,16 @@ def unauthorised(request, exc):
             status=403,
         )
     return api.create_response(request, {"detail": _("未登录或令牌无效")}, status=401)
+
+
+@api.exception_handler(Exception)
+def server_error(request, exc):
+    """Whatever else goes wrong answers JSON, as every API answer does (a dropped database
+    connection, a bug): logged with its traceback, and a Chinese message for the caller."""
+    log.error("API error on %s %s", request.method, request.path, exc_info=exc)
+    return api.create_response(
+        request, {"detail": _("服务器暂时出错，请稍后重试"), "code": "server_error"}, status=500
+    )
 
 
 @api.exception_handler(ValidationError)

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.wsgi import WSGIHandler
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 
 API_PREFIX = "/api/"
 
@@ -79,6 +80,20 @@ class ApiHandler(WSGIHandler):
             super().load_middleware(is_async)
         finally:
             settings.MIDDLEWARE = full
+
+    def get_response(self, request: HttpRequest) -> HttpResponse:
+        response = super().get_response(request)
+        if response.status_code >= 500 and not response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            # An error outside the API's own handlers (a middleware, the database gone before
+            # the view ran): still JSON, never the site's HTML error page.
+            response = JsonResponse(
+                {"detail": _("服务器暂时出错，请稍后重试"), "code": "server_error"},
+                status=response.status_code,
+                json_dumps_params={"ensure_ascii": False},
+            )
+        return response
 
 
 def is_token_call(environ: dict) -> bool:

@@ -24,7 +24,8 @@ from xinan.core import audit, outbox, scope
 from xinan.network.services import SiteCalendar
 
 REMINDER_LEADS = (("24h", dt.timedelta(hours=24)), ("2h", dt.timedelta(hours=2)))
-CHANGE_CUTOFF = dt.timedelta(hours=2)  # residents change or cancel up to 2 hours before
+CHANGE_CUTOFF = dt.timedelta(hours=2)
+SOON = dt.timedelta(minutes=15)  # residents change or cancel up to 2 hours before
 
 __all__ = ["BookingError"]
 
@@ -176,13 +177,15 @@ def _overlap_held(appointment: Appointment) -> bool:
 
 def _schedule_reminders(appointment: Appointment, now) -> None:
     appointment.reminders.filter(sent_at__isnull=True).delete()
-    Reminder.objects.bulk_create(
-        [
-            Reminder(appointment=appointment, due_at=appointment.starts_at - lead, lead=name)
-            for name, lead in REMINDER_LEADS
-            if appointment.starts_at - lead > now
-        ]
-    )
+    due = [
+        Reminder(appointment=appointment, due_at=appointment.starts_at - lead, lead=name)
+        for name, lead in REMINDER_LEADS
+        if appointment.starts_at - lead > now
+    ]
+    if not due and appointment.starts_at - now > SOON:
+        # Booked less than 2 hours ahead: one reminder at once rather than none.
+        due = [Reminder(appointment=appointment, due_at=now, lead="soon")]
+    Reminder.objects.bulk_create(due)
 
 
 def book(

@@ -15,7 +15,7 @@ from xinan.booking.forms import AvailabilityForm, BudgetForm, ExceptionForm, Iss
 from xinan.booking.models import Availability, VoucherBudget
 from xinan.core import audit, scope
 from xinan.core.decorators import role_required
-from xinan.core.lib.export import safe_cell
+from xinan.core.lib.spreadsheet import safe_cell
 from xinan.network import access
 from xinan.network.models import ServiceSite
 

@@ -1,15 +1,22 @@
 """One timeline of a person: everything the viewer may see, newest first, each item linked."""
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinan.cases.services.care import instrument_label
 from xinan.core import scope
 
 LIMIT = 500
+
+
+@functools.cache
+def case_url(case_id: int) -> str:
+    return reverse("cases:detail", args=[case_id])
 
 
 @dataclass
@@ -21,6 +28,10 @@ class Item:
     label: str
     text: str
     url: str = ""
+
+    @property
+    def when(self) -> str:
+        return timezone.localtime(self.at).strftime("%Y-%m-%d %H:%M")
 
 
 def _assessments(user, person, detail) -> list[Item]:
@@ -44,85 +55,90 @@ def _assessments(user, person, detail) -> list[Item]:
 
 
 def _crisis(user, person, detail) -> list[Item]:
-    from xinan.crisis.models import Alert, HotlineCall
+    from xinan.crisis.models import Alert, CallRisk, CallTopic, HotlineCall, Level, Status
 
     items = []
     crisis_staff = "crisis_worker" in user.roles()
-    for a in Alert.objects.filter(person=person)[:LIMIT]:
-        url = reverse("crisis:alert", args=[a.pk]) if crisis_staff else ""
+    levels, states = dict(Level.choices), dict(Status.choices)
+    alerts = Alert.objects.filter(person=person).values_list("pk", "raised_at", "level", "status")
+    for pk, raised, level, state in alerts[:LIMIT]:
+        url = reverse("crisis:alert", args=[pk]) if crisis_staff else ""
         items.append(
-            Item(
-                a.raised_at,
-                "alert",
-                _("危机预警"),
-                f"{a.get_level_display()} · {a.get_status_display()}",
-                url,
-            )
+            Item(raised, "alert", _("危机预警"), f"{levels[level]} · {states[state]}", url)
         )
-    for c in HotlineCall.objects.filter(person=person)[:LIMIT]:
-        items.append(
-            Item(
-                c.received_at,
-                "call",
-                _("热线来电"),
-                f"{c.get_topic_display()} · {_('风险')}{c.get_risk_display()}",
-            )
-        )
+    topics, risks = dict(CallTopic.choices), dict(CallRisk.choices)
+    calls = HotlineCall.objects.filter(person=person).values_list("received_at", "topic", "risk")
+    for received, topic, risk in calls[:LIMIT]:
+        text = f"{topics[topic]} · {_('风险')}{risks[risk]}"
+        items.append(Item(received, "call", _("热线来电"), text))
     return items
 
 
 def _loop(person, detail) -> list[Item]:
-    from xinan.cases.models import CaseEvent, FollowUp, Intervention, Referral, Task
+    from xinan.cases.models import (
+        CaseEvent,
+        CaseEventKind,
+        Direction,
+        FollowUp,
+        FollowUpStatus,
+        Intervention,
+        InterventionKind,
+        Referral,
+        ReferralStatus,
+        ServiceLine,
+        Stage,
+        Task,
+        TaskStatus,
+    )
 
     items = []
-    for e in CaseEvent.objects.filter(case__person=person).select_related("case")[:LIMIT]:
-        text = e.get_kind_display()
-        if e.to_stage:
-            text = _("转入“%(stage)s”") % {"stage": e.get_to_stage_display()}
-        if e.note:
-            text += f"：{e.note}"
-        url = reverse("cases:detail", args=[e.case_id])
-        items.append(Item(e.at, "case", e.case.get_line_display(), text, url))
-    for t in Task.objects.filter(person=person)[:LIMIT]:
-        state = t.get_status_display()
-        items.append(
-            Item(
-                t.done_at or t.created_at,
-                "task",
-                _("任务"),
-                f"{t.title} · {state}",
-                reverse("cases:detail", args=[t.case_id]) if t.case_id else "",
-            )
-        )
-    for i in Intervention.objects.filter(case__person=person)[:LIMIT]:
-        items.append(
-            Item(
-                i.started_at,
-                "session",
-                _("干预"),
-                f"{i.get_kind_display()} {i.minutes}{_('分钟')}",
-                reverse("cases:detail", args=[i.case_id]),
-            )
-        )
-    for r in Referral.objects.filter(person=person).select_related("to_institution")[:LIMIT]:
-        items.append(
-            Item(
-                r.sent_at,
-                "referral",
-                _("转介"),
-                f"{r.get_direction_display()} → {r.to_institution.name} · {r.get_status_display()}",
-                reverse("cases:referral", args=[r.pk]),
-            )
-        )
-    for f in FollowUp.objects.filter(person=person).exclude(status="scheduled")[:LIMIT]:
-        items.append(
-            Item(
-                f.done_at or f.due_at,
-                "follow_up",
-                _("随访复评"),
-                f"{instrument_label(f.instrument)} · {f.get_status_display()}",
-            )
-        )
+    events = CaseEvent.objects.filter(case__person=person).values_list(
+        "case_id", "at", "kind", "to_stage", "note", "case__line"
+    )[:LIMIT]
+    event_kinds, stages, lines = (
+        dict(CaseEventKind.choices),
+        dict(Stage.choices),
+        dict(ServiceLine.choices),
+    )
+    for case_id, at, kind, to_stage, note, line in events:
+        text = event_kinds[kind]
+        if to_stage:
+            text = _("转入“%(stage)s”") % {"stage": stages[to_stage]}
+        if note:
+            text += f"：{note}"
+        items.append(Item(at, "case", lines[line], text, case_url(case_id)))
+    tasks = Task.objects.filter(person=person).values_list(
+        "case_id", "title", "status", "created_at", "done_at"
+    )[:LIMIT]
+    status = dict(TaskStatus.choices)
+    for case_id, title, state, created, done in tasks:
+        url = case_url(case_id) if case_id else ""
+        items.append(Item(done or created, "task", _("任务"), f"{title} · {status[state]}", url))
+    # Values, not instances: the encrypted notes and reasons are not decrypted for a list.
+    kinds = dict(InterventionKind.choices)
+    sessions = Intervention.objects.filter(case__person=person).values_list(
+        "case_id", "started_at", "kind", "minutes"
+    )[:LIMIT]
+    for case_id, started, kind, minutes in sessions:
+        url = case_url(case_id)
+        text = f"{kinds[kind]} {minutes}{_('分钟')}"
+        items.append(Item(started, "session", _("干预"), text, url))
+    directions, states = dict(Direction.choices), dict(ReferralStatus.choices)
+    referrals = Referral.objects.filter(person=person).values_list(
+        "pk", "sent_at", "direction", "to_institution__name", "status"
+    )[:LIMIT]
+    for pk, sent, direction, to, state in referrals:
+        text = f"{directions[direction]} → {to} · {states[state]}"
+        items.append(Item(sent, "referral", _("转介"), text, reverse("cases:referral", args=[pk])))
+    follow_states = dict(FollowUpStatus.choices)
+    follow_ups = (
+        FollowUp.objects.filter(person=person)
+        .exclude(status="scheduled")
+        .values_list("done_at", "due_at", "instrument", "status")[:LIMIT]
+    )
+    for done, due, instrument, state in follow_ups:
+        text = f"{instrument_label(instrument)} · {follow_states[state]}"
+        items.append(Item(done or due, "follow_up", _("随访复评"), text))
     return items
 
 

@@ -24,6 +24,13 @@ class CoreConfig(AppConfig):
         privacy.autodiscover()
         chinese_empty_choices()
 
+        from xinan.core import navigation
+
+        # imports and invitation runs, with their state (the page lists one's own jobs)
+        navigation.register(
+            _("后台任务"), "jobs", roles={"grid_worker", "area_admin", "sysadmin"}, order=90
+        )
+
 
 def chinese_empty_choices() -> None:
     """Every form's empty choice in Chinese: Django's "- Select an option -" (model choice

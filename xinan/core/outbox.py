@@ -75,10 +75,14 @@ def _values_sql(n: int) -> str:
     return sql
 
 
-def emit_many(topic: str, payloads: Sequence[str | dict | events.Payload]) -> list[int]:
+def emit_many(
+    topic: str, payloads: Sequence[str | dict | events.Payload], *, bulk: bool = True
+) -> list[int]:
     """Write many events of one topic (each a typed payload, a dict, or its JSON text already)
-    and their deliveries on the bulk lane, with COPY / executemany; return their ids in order.
-    The only way bulk writers (the importer) write events."""
+    and their deliveries, with COPY / executemany; return their ids in order. The deliveries go
+    to the bulk lane (an import's thousands), or with `bulk=False` to each consumer's own lane
+    (a sweep's batch of escalations, as urgent as single ones). The only way bulk writers
+    write events."""
     import json
 
     _require_transaction()
@@ -100,8 +104,13 @@ def emit_many(topic: str, payloads: Sequence[str | dict | events.Payload]) -> li
         fastsql.copy_rows(
             Delivery._meta.db_table,
             DELIVERY_COLUMNS,
-            [(pk, c.name, "bulk", "pending", 0, now_db, "", "") for pk in ids for c in owed],
+            [
+                (pk, c.name, "bulk" if bulk else c.lane, "pending", 0, now_db, "", "")
+                for pk in ids
+                for c in owed
+            ],
         )
-        bus.publish(BULK_TOPIC)
+        if bulk:
+            bus.publish(BULK_TOPIC)
     bus.publish(topic)
     return ids

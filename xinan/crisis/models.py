@@ -104,11 +104,14 @@ class AlertQuerySet(models.QuerySet):
 
     def overdue(self, now: dt.datetime):
         """Open alerts past their deadline that someone untried may still take; an exhausted
-        one waits for a new person on duty instead (`exhausted_open`)."""
+        one waits for a new person on duty instead (`waiting_for_duty`)."""
         return self.filter(status=Status.OPEN, ack_deadline__lte=now, exhausted=False)
 
-    def exhausted_open(self):
-        return self.filter(status=Status.OPEN, exhausted=True)
+    def waiting_for_duty(self):
+        """Open, unacknowledged and held by nobody on shift: exhausted, or with the fallback."""
+        return self.filter(status=Status.OPEN).filter(
+            models.Q(exhausted=True) | models.Q(via_fallback=True)
+        )
 
 
 class Alert(models.Model):
@@ -177,6 +180,10 @@ class Alert(models.Model):
     @property
     def audit_area_code(self) -> str:
         return self.area_code
+
+    @property
+    def waiting_for_duty(self) -> bool:
+        return self.status == Status.OPEN and (self.exhausted or self.via_fallback)
 
     def is_overdue(self, now: dt.datetime | None = None) -> bool:
         return (

@@ -505,16 +505,17 @@ def mark_delivered(alert_ids: list[int], *, user) -> None:
 # Escalation ---------------------------------------------------------------------------------
 
 
-ESCALATE_BATCH = 500
+ESCALATE_BATCH = 100  # alerts per transaction: short, so new alerts' writes never wait long
 
 
 def escalate_overdue(
     now: dt.datetime | None = None, *, budget_seconds: float = 50.0
 ) -> list[Alert]:
-    """Hand each alert whose acknowledgement deadline passed to the next person on duty, in
-    batches until none is left (or the budget is spent: the next sweep goes on). An alert
-    with nobody left is marked exhausted once (one event, audit row and outbox row), and
-    waits for `reoffer_exhausted`, not for its next deadline."""
+    """Hand each alert whose acknowledgement deadline passed to the next person on duty, a
+    batch per transaction (claimed with SELECT … FOR UPDATE SKIP LOCKED, re-checked by the
+    overdue filter itself) until none is left or the budget is spent (the next sweep goes on).
+    An alert with nobody left is marked exhausted once (one event, audit row and outbox row)
+    and waits for `reoffer_exhausted`, not for its next deadline."""
     import time
 
     now = _now(now)
@@ -522,37 +523,38 @@ def escalate_overdue(
     escalated: list[Alert] = []
     chains: dict[str, list] = {}  # area code -> who is on duty there now, for this sweep
     while time.monotonic() - started < budget_seconds:
-        pks = list(
-            Alert.objects.overdue(now)
-            .order_by("ack_deadline")
-            .values_list("pk", flat=True)[:ESCALATE_BATCH]
-        )
-        if not pks:
-            break
-        for pk in pks:
-            with transaction.atomic():
-                alert = Alert.objects.select_for_update().filter(pk=pk).first()
-                if alert is None or not alert.is_overdue(now):
-                    continue  # acknowledged or escalated by someone else meanwhile
-                _escalate(alert, now, chains)
-                escalated.append(alert)
+        with transaction.atomic():
+            batch = list(
+                Alert.objects.overdue(now)
+                .order_by("ack_deadline")
+                .defer("summary", "close_reason")
+                .select_for_update(skip_locked=True)[:ESCALATE_BATCH]
+            )
+            if not batch:
+                break
+            _escalate_many(batch, now, chains)
+        escalated += batch
     return escalated
 
 
 def reoffer_exhausted(now: dt.datetime | None = None) -> list[Alert]:
-    """Offer each exhausted open alert to someone on duty now who has not had it yet: as soon
-    as a shift begins, not at a deadline. Who is on duty is read once per area code."""
+    """Offer each open alert that nobody on duty holds — exhausted, or held by the fallback
+    because nobody was on duty — to someone on duty now who has not had it yet: as soon as a
+    shift begins, not at a deadline. Who is on duty is read once per area code."""
     now = _now(now)
     offered: list[Alert] = []
     chains: dict[str, list] = {}
-    candidates = Alert.objects.exhausted_open()
-    for pk, code, tried in candidates.values_list("pk", "area_code", "tried_user_ids"):
+    candidates = Alert.objects.waiting_for_duty()
+    rows = candidates.values_list("pk", "area_code", "tried_user_ids", "via_fallback")
+    for pk, code, tried, via_fallback in rows:
         chain = _chain(chains, code, now)
-        if not any(d.user_id not in set(tried or []) for d in chain):
+        untried = [d for d in chain if d.user_id not in set(tried or [])]
+        # A fallback keeps what it holds until a person on shift can take it over.
+        if not untried or (via_fallback and all(d.fallback for d in untried)):
             continue
         with transaction.atomic():
             alert = Alert.objects.select_for_update().filter(pk=pk).first()
-            if alert is None or alert.status != Status.OPEN or not alert.exhausted:
+            if alert is None or not alert.waiting_for_duty:
                 continue
             _escalate(alert, now, chains)
             offered.append(alert)
@@ -566,40 +568,65 @@ def _chain(chains: dict[str, list], area_code: str, now: dt.datetime) -> list:
 
 
 def _escalate(alert: Alert, now: dt.datetime, chains: dict[str, list] | None = None) -> None:
-    tried = set(alert.tried_user_ids)
-    chain = _chain({} if chains is None else chains, alert.area_code, now)
-    nxt = next((d for d in chain if d.user_id not in tried), None)
-    alert.ack_deadline = now + dt.timedelta(minutes=ack_minutes(alert.level))
-    previous = alert.assigned_to_id
-    if nxt is not None:
-        alert.assigned_to_id = nxt.user_id
-        alert.tried_user_ids = [*alert.tried_user_ids, nxt.user_id]
-        alert.escalations += 1
-        alert.exhausted = False
-        alert.via_fallback = nxt.fallback
-        note = _("无人值班，已转交后备负责人") if nxt.fallback else ""
-    else:
-        alert.exhausted = True
-        note = _("已无更上级值班人员可升级，请值班负责人立即处理")
-    alert.save(
-        update_fields=[
+    _escalate_many([alert], now, {} if chains is None else chains)
+
+
+def _escalate_many(alerts: list[Alert], now: dt.datetime, chains: dict[str, list]) -> None:
+    """Each alert to the next person on duty it has not had (or exhausted), written for the
+    whole batch at once: one UPDATE, one INSERT of timeline events, one of audit rows, one of
+    `alert.escalated` events (in their consumers' own lanes)."""
+    steps, audits, payloads = [], [], []
+    for alert in alerts:
+        tried = set(alert.tried_user_ids)
+        nxt = next(
+            (d for d in _chain(chains, alert.area_code, now) if d.user_id not in tried), None
+        )
+        alert.ack_deadline = now + dt.timedelta(minutes=ack_minutes(alert.level))
+        previous = alert.assigned_to_id
+        if nxt is not None:
+            alert.assigned_to_id = nxt.user_id
+            alert.tried_user_ids = [*alert.tried_user_ids, nxt.user_id]
+            alert.escalations += 1
+            alert.exhausted = False
+            alert.via_fallback = nxt.fallback
+            note = _("无人值班，已转交后备负责人") if nxt.fallback else ""
+        else:
+            alert.exhausted = True
+            note = _("已无更上级值班人员可升级，请值班负责人立即处理")
+        steps.append(
+            AlertEvent(
+                alert=alert,
+                kind=EventKind.ESCALATED,
+                target_id=nxt.user_id if nxt else None,
+                note=note,
+                data={"from": previous, "area": nxt.area_code if nxt else ""},
+                at=timezone.now(),
+            )
+        )
+        audits.append(
+            {
+                "action": "crisis.alert.escalate",
+                "object_type": alert._meta.label_lower,
+                "object_id": alert.pk,
+                "area_code": alert.audit_area_code or "",
+                "reason": note,
+            }
+        )
+        payloads.append(_alert_payload(alert, previous=previous))
+    Alert.objects.bulk_update(
+        alerts,
+        [
             "ack_deadline",
             "assigned_to",
             "tried_user_ids",
             "escalations",
             "exhausted",
             "via_fallback",
-        ]
+        ],
     )
-    _event(
-        alert,
-        EventKind.ESCALATED,
-        target=nxt.user_id if nxt else None,
-        note=note,
-        data={"from": previous, "area": nxt.area_code if nxt else ""},
-    )
-    audit.record("crisis.alert.escalate", alert, actor=None, reason=note)
-    outbox.emit("alert.escalated", _alert_payload(alert, previous=previous))
+    AlertEvent.objects.bulk_create(steps)
+    audit.record_many(audits, actor=None)
+    outbox.emit_many("alert.escalated", payloads, bulk=False)
 
 
 def reassign_unassigned(alert: Alert, now: dt.datetime | None = None) -> Alert:

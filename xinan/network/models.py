@@ -118,7 +118,10 @@ class ServiceSite(models.Model):
 class OpeningHours(models.Model):
     """One opening interval of the weekly pattern (weekday 0 = Monday), local time."""
 
-    site = models.ForeignKey(ServiceSite, on_delete=models.CASCADE, related_name="hours")
+    # Indexed by (site, weekday, opens, closes) below: "open now" is a correlated lookup per site.
+    site = models.ForeignKey(
+        ServiceSite, on_delete=models.CASCADE, related_name="hours", db_index=False
+    )
     weekday = models.PositiveSmallIntegerField(_("星期"))
     opens = models.TimeField(_("开门"))
     closes = models.TimeField(_("关门"))
@@ -127,7 +130,12 @@ class OpeningHours(models.Model):
         ordering = ["weekday", "opens"]
         verbose_name = _("开放时间")
         verbose_name_plural = _("开放时间")
-        indexes = [models.Index(fields=["weekday", "opens", "closes"], name="hours_open_idx")]
+        indexes = [
+            # a site's hours on a weekday (open_ids, SiteCalendar)
+            models.Index(fields=["site", "weekday", "opens", "closes"], name="hours_site_open_idx"),
+            # every site open now (open_q)
+            models.Index(fields=["weekday", "opens", "closes", "site"], name="hours_open_now_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.weekday} {self.opens:%H:%M}-{self.closes:%H:%M}"
@@ -268,6 +276,10 @@ class Team(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def audit_area_code(self) -> str:
+        return self.area_id
+
 
 # ---------------------------------------------------------------- trainings
 
@@ -359,3 +371,34 @@ class TrainingCertificate(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class ImportKind(models.TextChoices):
+    SITES = "sites", _("服务点")
+    PROFESSIONALS = "professionals", _("专业人员")
+    ATTENDANCE = "attendance", _("培训签到")
+
+
+class NetworkImport(models.Model):
+    """One uploaded register (sites, professionals or training attendance) and its report."""
+
+    kind = models.CharField(_("类型"), max_length=20, choices=ImportKind.choices)
+    file_name = models.CharField(_("文件名"), max_length=255)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    rows_created = models.PositiveIntegerField(_("新增"), default=0)
+    rows_updated = models.PositiveIntegerField(_("更新"), default=0)
+    rows_unchanged = models.PositiveIntegerField(_("无变化"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("未通过"), default=0)
+    report = models.JSONField(_("校验报告"), default=list)
+    rejected_path = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("名册导入")
+        verbose_name_plural = _("名册导入")
+
+    def __str__(self) -> str:
+        return self.file_name

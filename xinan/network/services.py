@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -118,15 +118,36 @@ def local_now(now: dt.datetime | None = None) -> dt.datetime:
 
 def open_q(now: dt.datetime | None = None) -> Q:
     """Sites open at `now` (local time): the weekly pattern, unless a closure that day says
-    otherwise (closed all day, or open only between its own hours)."""
+    otherwise (closed all day, or open only between its own hours). Uncorrelated IN
+    subqueries, each evaluated once, so the filter costs the same over 5 or 5,000 sites."""
     t = local_now(now)
     clock = t.time().replace(microsecond=0)
     hours = OpeningHours.objects.filter(
-        site=OuterRef("pk"), weekday=t.weekday(), opens__lte=clock, closes__gt=clock
-    )
-    closure = SiteClosure.objects.filter(site=OuterRef("pk"), date=t.date())
-    special_open = closure.filter(opens__lte=clock, closes__gt=clock)
-    return (Q(Exists(hours)) & ~Q(Exists(closure))) | Q(Exists(special_open))
+        weekday=t.weekday(), opens__lte=clock, closes__gt=clock
+    ).values("site_id")
+    closures = SiteClosure.objects.filter(date=t.date())
+    special = closures.filter(opens__lte=clock, closes__gt=clock).values("site_id")
+    return (Q(pk__in=hours) & ~Q(pk__in=closures.values("site_id"))) | Q(pk__in=special)
+
+
+def open_ids(site_ids: list[int], now: dt.datetime | None = None) -> set[int]:
+    """Which of these sites are open at `now`: two small indexed reads, decided in Python by
+    the same rule as open_q."""
+    t = local_now(now)
+    clock = t.time().replace(microsecond=0)
+    closures = {
+        site_id: (o, c)
+        for site_id, o, c in SiteClosure.objects.filter(
+            site_id__in=site_ids, date=t.date()
+        ).values_list("site_id", "opens", "closes")
+    }
+    found = {pk for pk, (o, c) in closures.items() if o and c and o <= clock < c}
+    for site_id, o, c in OpeningHours.objects.filter(
+        site_id__in=site_ids, weekday=t.weekday()
+    ).values_list("site_id", "opens", "closes"):
+        if site_id not in closures and o <= clock < c:
+            found.add(site_id)
+    return found
 
 
 def is_open(site: ServiceSite, at: dt.datetime) -> bool:
@@ -264,9 +285,8 @@ def find_sites(
         qs = qs.filter(site_type=site_type)
     if service:
         qs = qs.offering(service)
-    is_open = open_q(now)
     if open_now:
-        qs = qs.filter(is_open)
+        qs = qs.filter(open_q(now))
     distances: dict[int, float] = {}
     if lat is not None and lon is not None:
         km, found = 3.0, []
@@ -277,21 +297,24 @@ def find_sites(
             km *= 2
         ranked = sorted((haversine_km(lat, lon, a, b), pk) for pk, a, b in found)[:limit]
         distances = {pk: d for d, pk in ranked}
-        qs = qs.filter(pk__in=distances)
+        qs = ServiceSite.objects.filter(pk__in=distances)  # already filtered above
     elif home:
         nearness = [
             When(area__code__startswith=home[:n], then=Value(i)) for i, n in ((0, 12), (1, 9))
         ]
         qs = qs.annotate(near=Case(*nearness, default=Value(9), output_field=IntegerField()))
         qs = qs.order_by("near", "site_type", "name")
+    sites = list(qs.select_related("area")[:limit])
+    ids = [s.pk for s in sites]
+    opened = open_ids(ids, now) if not open_now else set(ids)
     availability = apps.get_model("booking", "Availability")
-    bookable = Exists(availability.objects.filter(site=OuterRef("pk"), active=True))
-    sites = list(
-        qs.annotate(
-            is_open=Case(When(is_open, then=Value(1)), default=Value(0)), bookable=bookable
-        ).select_related("area")[:limit]
+    bookable = set(
+        availability.objects.filter(site_id__in=ids, active=True).values_list("site_id", flat=True)
     )
-    hits = [SiteHit(s, distances.get(s.pk), bool(s.is_open)) for s in sites]
+    hits = []
+    for site in sites:
+        site.bookable = site.pk in bookable
+        hits.append(SiteHit(site, distances.get(site.pk), site.pk in opened))
     if distances:
         hits.sort(key=lambda h: h.distance_km)
     return hits
@@ -329,8 +352,8 @@ class CoverageRow:
 def coverage(prefix: str, *, site_type: str = SiteType.VILLAGE_ROOM) -> list[CoverageRow]:
     """For each town under `prefix`: its villages and how many have an active site of
     `site_type` (a counselling room by default) at the village or below, against the target
-    share XINAN_SITE_COVERAGE_TARGET (every village: 1.0)."""
-    target = getattr(settings, "SITE_COVERAGE_TARGET", 1.0)
+    share XINAN_SITE_COVERAGE_TARGET (percent; 100 = every village)."""
+    target = settings.SITE_COVERAGE_TARGET
     towns = list(Area.objects.current().filter(code__startswith=prefix, level=AreaLevel.TOWN))
     villages = list(
         Area.objects.current()

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinan.core import audit
-from xinan.core.lib.export import safe_cell
+from xinan.core.lib.spreadsheet import safe_cell
 from xinan.network.models import Certificate, Professional, ProfessionalKind
 from xinan.network.services import NetworkError
 

@@ -29,8 +29,16 @@ urlpatterns += [
         views_talent.certificate_add,
         name="certificate_add",
     ),
+    path("manage/teams/", views_talent.teams, name="teams"),
+    path("manage/teams/<int:pk>/members/", views_talent.team_member, name="team_member"),
     path("manage/trainings/", views_talent.training_list, name="trainings"),
     path("manage/trainings/<int:pk>/", views_talent.course_detail, name="course"),
     path("manage/trainings/sessions/<int:pk>/", views_talent.session_detail, name="session"),
     path("checkin/<str:token>/", views_talent.checkin, name="checkin"),
+    path("manage/import/", views_talent.import_page, name="import"),
+    path("manage/import/<int:pk>/", views_talent.import_job, name="import_job"),
+    path("manage/import/<int:pk>/rejected/", views_talent.import_rejected, name="import_rejected"),
+    path(
+        "manage/import/template/<str:kind>/", views_talent.import_template, name="import_template"
+    ),
 ]

@@ -5,7 +5,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -222,3 +222,126 @@ def checkin(request, token):
         "network/checkin.html",
         {"session": session, "done": done, "error": error, "professional": professional},
     )
+
+
+# ---------------------------------------------------------------- register imports
+
+
+@role_required("area_admin")
+def import_page(request):
+    from xinan.network import importer
+    from xinan.network.models import ImportKind, NetworkImport
+
+    access.admin_prefixes_or_404(request.user)
+    error = None
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        upload = request.FILES.get("file")
+        if kind not in ImportKind.values or upload is None:
+            error = _("请选择导入类型和文件")
+        else:
+            try:
+                job = importer.import_file(upload, kind=kind, actor=request.user)
+            except NetworkError as exc:
+                error = exc.message
+            else:
+                return redirect("network:import_job", pk=job.pk)
+    return render(
+        request,
+        "network/import.html",
+        {
+            "kinds": ImportKind.choices,
+            "error": error,
+            "jobs": NetworkImport.objects.filter(created_by=request.user)[:20],
+        },
+    )
+
+
+@role_required("area_admin")
+def import_job(request, pk):
+    from xinan.network.models import NetworkImport
+
+    job = get_object_or_404(NetworkImport, pk=pk, created_by=request.user)
+    return render(request, "network/import_job.html", {"job": job})
+
+
+@role_required("area_admin")
+def import_rejected(request, pk):
+    from xinan.network import importer
+    from xinan.network.models import NetworkImport
+
+    job = get_object_or_404(NetworkImport, pk=pk, created_by=request.user)
+    if not job.rejected_path:
+        raise Http404
+    audit.record("network.import.rejected_download", job, actor=request.user)
+    response = HttpResponse(importer.read_rejected(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rejected-{job.pk}.csv"'
+    return response
+
+
+@role_required("area_admin")
+def import_template(request, kind):
+    from xinan.network import importer
+    from xinan.network.models import ImportKind
+
+    if kind not in ImportKind.values:
+        raise Http404
+    response = HttpResponse(
+        importer.template_xlsx(kind),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{kind}-template.xlsx"'
+    return response
+
+
+# ---------------------------------------------------------------- teams
+
+
+@role_required("area_admin")
+def teams(request):
+    from xinan.network.models import Team, TeamKind
+
+    areas = access.managed_areas(request.user)
+    mine = access.managed(request.user, Team.objects.select_related("area"), "area__code")
+    if request.method == "POST":
+        name = request.POST.get("name", "").strip()
+        kind = request.POST.get("kind", "")
+        area = areas.filter(code=request.POST.get("area", "")).first()
+        if not name or kind not in TeamKind.values or area is None:
+            messages.error(request, _("请填写队伍名称，并选择类型和区划"))
+        else:
+            team, created = Team.objects.get_or_create(
+                area=area, name=name, defaults={"kind": kind}
+            )
+            audit.record("network.team.create", team, actor=request.user, area_code=area.code)
+            messages.success(request, _("队伍已创建") if created else _("该区划已有同名队伍"))
+        return redirect("network:teams")
+    return render(
+        request,
+        "network/teams.html",
+        {
+            "teams": mine.prefetch_related("members"),
+            "areas": areas,
+            "kinds": TeamKind.choices,
+            "candidates": _managed_professionals(request.user).filter(active=True)[:500],
+        },
+    )
+
+
+@role_required("area_admin")
+@require_POST
+def team_member(request, pk):
+    from xinan.network.models import Team
+
+    team = get_object_or_404(access.managed(request.user, Team.objects.all(), "area__code"), pk=pk)
+    professional = get_object_or_404(
+        _managed_professionals(request.user), pk=request.POST.get("professional") or 0
+    )
+    if request.POST.get("remove"):
+        team.members.remove(professional)
+        messages.success(request, _("已移出队伍"))
+    else:
+        team.members.add(professional)
+        messages.success(request, _("已加入队伍"))
+    audit.record("network.team.members", team, actor=request.user, changed_fields=["members"])
+    return redirect("network:teams")

@@ -204,6 +204,7 @@ def issue_invitations(campaign: Campaign, *, actor, run: InvitationRun | None = 
             if run is not None:
                 InvitationRun.objects.filter(pk=run.pk).update(issued=F("issued") + added)
         issued += added
+        jobs.progress(start + len(batch), len(people))  # the jobs page's bar, when a job
     audit.record(
         "screening.invitation.issue",
         campaign,

@@ -175,7 +175,7 @@ class _Rejects:
         """`keep`: resuming, the rows of the chunks already committed stay (any a killed
         chunk wrote after them go, as its rows will be read again)."""
         self.job = job
-        self.path = import_dir() / f"{job.pk}-rejected.csv"
+        self.plain_path = self.path = import_dir() / f"{job.pk}-rejected.csv"
         # kept in memory (the upload's size is capped) and written encrypted at each chunk
         # (`checkpoint`) and on close
         self.f = io.StringIO(newline="")
@@ -201,7 +201,7 @@ class _Rejects:
         returns the file's path, or "" when nothing was rejected."""
         if not self.count:
             return ""
-        self.path = files.write_encrypted(self.path, self.f.getvalue())
+        self.path = files.write_encrypted(self.plain_path, self.f.getvalue())
         return str(self.path)
 
     def close(self) -> None:

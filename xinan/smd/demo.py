@@ -16,8 +16,6 @@ from xinan.core.models import Area, Institution, InstitutionKind
 from xinan.people.models import Person
 from xinan.smd import rules, services
 from xinan.smd.models import (
-    Cadence,
-    ClassificationRule,
     DiagnosisReport,
     Drug,
     Emergency,
@@ -36,7 +34,7 @@ LIAISONS = [
     ("civil_affairs", Role.CIVIL_AFFAIRS, "民政专干 吴霞"),
     ("disability_liaison", Role.DISABILITY_LIAISON, "残联专职委员 郑琳"),
 ]
-LIAISON_VILLAGE = "310105001001"  # the demo social worker's village
+LIAISON_VILLAGE = "310105001001"  # the demo social worker's neighbourhood
 DISORDERS = [
     ("F20", "F20.0", 60), ("F31", "F31.1", 14), ("F7x", "F71.1", 9), ("F22", "F22.0", 6),
     ("F25", "F25.0", 5), ("F06", "F06.2", 6),
@@ -161,8 +159,8 @@ def build_demo(*, seed: int, stdout) -> None:
                  and (p.age or 30) >= 15]  # fmt: skip
         chosen += spare[: max(0, len(FORCED) - have)]
     chcs = {i.area_id[:9]: i for i in Institution.objects.filter(kind=InstitutionKind.CHC)}
-    rule_rows = list(ClassificationRule.objects.filter(active=True))
-    cadences = list(Cadence.objects.all())
+    rule_rows = services.active_rules()
+    cadences = services.cadences()
     forced = list(FORCED)
     histories = []
     with transaction.atomic():

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from xinan.core import audit, outbox
 from xinan.core.models import Area, AreaLevel, Institution, InstitutionKind
-from xinan.smd import rules, topics, visibility
+from xinan.smd import defaults, rules, topics, visibility
 from xinan.smd.models import (
     DISORDER_ICD_PREFIXES,
     Adherence,
@@ -236,16 +236,20 @@ def report_diagnosis(
 # Follow-ups -------------------------------------------------------------------------------
 
 
-def active_rules():
+def active_rules() -> list[ClassificationRule]:
+    defaults.ensure()
     return list(ClassificationRule.objects.filter(active=True))
+
+
+def cadences() -> list[Cadence]:
+    defaults.ensure()
+    return list(Cadence.objects.all())
 
 
 def preview(values: dict[str, Any]) -> tuple[rules.Result, rules.Plan]:
     result = rules.classify(values, active_rules())
     visit = values.get("visit_date") or timezone.localdate()
-    return result, rules.plan(
-        result.classification, values.get("risk_level"), visit, Cadence.objects.all()
-    )
+    return result, rules.plan(result.classification, values.get("risk_level"), visit, cadences())
 
 
 def _check_follow_up(patient: Patient, v: dict[str, Any], drugs: list[dict], today) -> None:
@@ -332,7 +336,7 @@ def record_follow_up(
     _check_class(chosen, result.classification, v.get("risk_level"), reason)
     effective = chosen or result.classification
     if effective != result.classification:
-        plan = rules.plan(effective, v.get("risk_level"), v["visit_date"], Cadence.objects.all())
+        plan = rules.plan(effective, v.get("risk_level"), v["visit_date"], cadences())
     next_visit = v.pop("next_visit_date", None) or plan.latest
     if not v.get("died"):
         if next_visit <= v["visit_date"]:

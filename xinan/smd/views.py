@@ -22,7 +22,6 @@ from xinan.core.models import Institution
 from xinan.smd import forms, services, visibility
 from xinan.smd.models import (
     RISK_DEFINITIONS,
-    Cadence,
     Classification,
     DiagnosisReport,
     Emergency,
@@ -290,7 +289,7 @@ def follow_up_new(request, pk):
             ],
             "drugs": drugs,
             "risk_definitions": RISK_DEFINITIONS,
-            "cadences": Cadence.objects.all(),
+            "cadences": services.cadences(),
         },
     )
 

@@ -28,6 +28,13 @@ def smd_follow_ups(request) -> Section | None:
     due = list(
         active.filter(due_at__lt=soon).select_related("person__home_area").order_by("due_at")[:10]
     )
+    from xinan.crisis.models import Alert
+
+    alerted = list(
+        active.filter(person__in=Alert.objects.active().values("person_id"))
+        .select_related("person")
+        .order_by("pk")[:10]
+    )
     return Section(
         "smd/_workbench.html",
         {
@@ -37,6 +44,7 @@ def smd_follow_ups(request) -> Section | None:
             "due_week": active.filter(due_at__lt=soon).count(),
             "unstable": active.filter(current_class=Classification.UNSTABLE).count(),
             "total": active.count(),
+            "alerted": alerted,
             "reports": visibility.reports(user).filter(status=ReportStatus.PENDING).count(),
             "emergencies": visibility.emergencies(user).filter(completed_at__isnull=True).count(),
         },

@@ -120,6 +120,18 @@ def test_reschedule_replaces_the_reminders(resident, site_counsellor, free_slots
     assert not (old & new) and Reminder.objects.count() == 2
 
 
+def test_a_booking_less_than_two_hours_ahead_gets_one_reminder_at_once(
+    resident, site_counsellor, free_slots
+):
+    slot = free_slots[-1]
+    now = slot.starts_at - dt.timedelta(minutes=90)
+    a = services.book(
+        resident, counsellor=site_counsellor, starts_at=slot.starts_at, actor=None, now=now
+    )
+    assert [(r.lead, r.due_at) for r in a.reminders.all()] == [("soon", now)]
+    assert sweeps.send_reminders(now) == 1
+
+
 def test_the_reminder_sweep_sends_each_reminder_once(resident, site_counsellor, free_slots):
     a = book(resident, site_counsellor, free_slots[-1])
     due = a.starts_at - dt.timedelta(hours=24)

@@ -132,6 +132,16 @@ def test_a_positive_screen_to_a_completed_session(
     event = OutboxEvent.objects.get(topic=SESSION_COMPLETED)
     assert event.payload["appointment_id"] == a.pk and event.payload["person_id"] == a.person_id
 
+    # The person's case records it (cases' consumer, delivered by hand until the worker does).
+    from xinan.cases.consumers import record_booked_session
+    from xinan.cases.models import Intervention
+
+    record_booked_session(Event(id=event.pk, topic=event.topic, payload=event.payload))
+    intervention = Intervention.objects.get(appointment_id=a.pk)
+    desk.goto(f"/cases/{intervention.case_id}/")
+    assert "周丽" in desk.locator("main").inner_text()
+    screenshot(desk, "6b-case")
+
     # The resident rates it afterwards.
     page.goto(f"/booking/appointments/{a.pk}/")
     page.get_by_text("★★★★★", exact=True).click()

@@ -67,12 +67,11 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 def line_for(person) -> str:
     """The service line a signal about this person belongs to, from tags and age."""
-    codes = {t.code for t in person.tags.all()}
+    tags = list(person.tags.values_list("code", "special"))
+    codes = {code for code, _special in tags}
     if "perinatal" in codes:
         return ServiceLine.PERINATAL
-    if codes & {"vagrant", "prisoner", "released_prisoner", "compulsory_rehab"} or any(
-        t.special for t in person.tags.all()
-    ):
+    if any(special for _code, special in tags):
         return ServiceLine.SPECIAL_POPULATION
     age = person.age
     if age is not None and age < 18 or "child_adolescent" in codes:

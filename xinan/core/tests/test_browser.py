@@ -4,6 +4,7 @@ language switch, Django admin."""
 import csv
 
 import pytest
+from django.utils import timezone
 
 from xinan.core.models import Area, AuditEntry
 
@@ -159,3 +160,37 @@ def test_the_admin_is_closed_to_other_staff(page, login_as, grid_worker):
     login_as(page, grid_worker)
     page.goto("/admin/")
     assert "/admin/login/" in page.url
+
+
+def test_a_district_admin_follows_an_invitation_run_on_the_jobs_page(
+    page, login_as, areas, district_admin, screenshot
+):
+    """Issuing invitations is a job: the person who started it sees it, its state and its
+    progress on 后台任务, whatever happens to the page that started it."""
+    from xinan.core import jobs, worker
+    from xinan.screening import campaigns
+    from xinan.screening.models import Campaign
+
+    today = timezone.localdate()
+    campaign = Campaign.objects.create(
+        name="长宁区秋季筛查",
+        area=areas["district"],
+        instruments=["PHQ-9"],
+        starts_on=today,
+        ends_on=today,
+        created_by=district_admin,
+    )
+    jobs.enqueue(
+        campaigns.issue_run,
+        campaigns.InvitationRun.objects.create(campaign=campaign, started_by=district_admin).pk,
+        user=district_admin,
+        description="发放邀请：长宁区秋季筛查",
+    )
+    login_as(page, district_admin)
+    page.goto("/jobs/")
+    row = page.locator("tr.job").first
+    assert "发放邀请：长宁区秋季筛查" in row.inner_text() and "排队中" in row.inner_text()
+    worker.run_once("browser")  # a worker takes it
+    page.reload()
+    assert "已完成" in page.locator("tr.job").first.inner_text()
+    screenshot(page, "jobs")

@@ -101,9 +101,9 @@ def test_it_gives_an_alert_without_a_place_to_the_district(crisis_a, crisis_dist
 def test_it_raises_nothing_when_no_rule_fires(person_a, crisis_a):
     emit(person_id=person_a.pk, total=3, band="minimal")
     result = _process()
-    assert (result.processed, result.alerts) == (1, 0)
+    assert result.processed >= 1 and result.alerts == 0
     assert not Alert.objects.exists()
-    assert not Delivery.objects.exists()  # delivered: nothing owed
+    assert not Delivery.objects.filter(consumer=runner.CONSUMER).exists()  # nothing owed
 
 
 # Acknowledge, work, close -------------------------------------------------------------------

@@ -4,6 +4,7 @@ exactly the file's rows; a file that is gone fails clearly; earlier results stay
 import contextlib
 import csv
 import datetime as dt
+import io
 from unittest import mock
 
 import time_machine
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from xinan.core import jobs, worker
 from xinan.core.models import Delivery, Job, OutboxEvent
-from xinan.screening import importer, services
+from xinan.screening import files, importer, services
 from xinan.screening.models import Assessment, ImportJob
 
 HEADER = ["身份证号", "姓名", "测评日期", "地点"] + [str(n) for n in range(1, 10)]
@@ -64,9 +65,10 @@ def test_a_killed_import_resumes_after_its_last_committed_chunk(
     assert (job.rows_skipped, job.rows_rejected) == (0, 2)
     assert Assessment.objects.count() == 8
     assert OutboxEvent.objects.filter(topic="assessment.scored").count() == 8
-    assert Delivery.objects.filter(lane="bulk").count() == 8  # one per event for crisis
-    with open(job.rejected_path, encoding="utf-8-sig") as f:
-        rejected = list(csv.reader(f))[1:]
+    crisis = Delivery.objects.filter(lane="bulk", consumer="crisis.alert_from_assessment")
+    assert crisis.count() == 8  # one per event for each consumer, crisis among them
+    text = files.read_rejected(job).decode("utf-8-sig")
+    rejected = list(csv.reader(io.StringIO(text)))[1:]
     assert len(rejected) == 2 and [r[2] for r in rejected] == ["not a date"] * 2
     assert [r["line"] for r in job.report] == [3, 9]
     assert Job.objects.get().status == "SUCCESSFUL"

@@ -62,3 +62,58 @@ def test_a_doctors_day(page, login_as, doctor, due_patient, screenshot):
     screenshot(page, "worklist")
     f = FollowUp.objects.get(patient=due_patient, visit_date=today)
     assert [d.dose for d in f.drugs.all()] == ["2mg", "1mg"]
+
+
+def test_registering_a_patient_and_the_village_team_sees_only_the_flag(
+    page, mobile_page, login_as, doctor, person_a, police_a, screenshot
+):
+    login_as(page, doctor)
+    page.goto("/smd/register/")
+    page.fill("input[name=id_number]", person_a.id_number)
+    page.select_option("select[name=disorder]", "F20")
+    page.fill("input[name=icd10_code]", "F20.0")
+    page.fill("input[name=diagnosis_institution]", "长宁区精神卫生中心")
+    page.fill("input[name=diagnosis_date]", "2021-03-04")
+    page.fill("input[name=guardian_name]", "张父")
+    page.get_by_role("button", name="登记在册").click()
+    page.wait_for_url("**/smd/p/*/")
+    assert "已登记在册：张三" in page.locator(".messages").inner_text()
+    screenshot(page, "registered")
+    # The same ID number again: a Chinese message, still one patient.
+    page.goto("/smd/register/")
+    page.fill("input[name=id_number]", person_a.id_number)
+    page.select_option("select[name=disorder]", "F20")
+    page.fill("input[name=icd10_code]", "F20.0")
+    page.fill("input[name=diagnosis_institution]", "长宁区精神卫生中心")
+    page.fill("input[name=diagnosis_date]", "2021-03-04")
+    page.get_by_role("button", name="登记在册").click()
+    page.wait_for_load_state()
+    assert "不能重复登记" in page.locator(".errorlist").first.inner_text()
+    patient = person_a.smd_patient
+    visit(patient, doctor, timezone.localdate(), risk_level=3, notes="在家砸物")
+    login_as(mobile_page, police_a)
+    mobile_page.goto("/smd/")
+    row = mobile_page.get_by_test_id("flag-row").first.inner_text()
+    assert "张三" in row and "危险性3级（≥3级）" in row
+    body = mobile_page.content()
+    assert "精神分裂症" not in body and "利培酮" not in body and "在家砸物" not in body
+    screenshot(mobile_page, "police-flag-list")
+
+
+def test_the_indicators_drill_down_and_export(page, login_as, psychiatrist, patient_a, doctor,
+                                              screenshot):  # fmt: skip
+    visit(patient_a, doctor, timezone.localdate())
+    login_as(page, psychiatrist)
+    page.goto("/smd/indicators/")
+    table = page.get_by_test_id("indicator-table")
+    assert "华阳路街道" in table.inner_text()
+    page.get_by_role("link", name="华阳路街道").click()
+    page.wait_for_url("**area=310105001000**")
+    assert "安顺居委会" in page.get_by_test_id("indicator-table").inner_text()
+    screenshot(page, "town")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出Excel报表").click()
+    assert download.value.suggested_filename.startswith("smd-indicators-310105001000")
+    page.get_by_test_id("indicator-total").get_by_role("link").first.click()
+    assert "张三" in page.locator("[data-testid=patient-row]").first.inner_text()
+    screenshot(page, "patients-behind-a-figure")

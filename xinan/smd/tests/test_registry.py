@@ -154,3 +154,26 @@ def test_it_queues_a_hospital_report_with_its_deadlines(client, psychiatrist, do
 def test_it_counts_working_days_over_weekends():
     assert services.add_working_days(dt.date(2026, 11, 27), 1) == dt.date(2026, 11, 30)
     assert services.add_working_days(dt.date(2026, 11, 30), 10) == dt.date(2026, 12, 14)
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_worklist_and_indicators_cost_the_same_queries_for_more_patients(client, doctor, areas):
+    def add(n):
+        for _ in range(n):
+            register(factories.PersonFactory(home_area=areas["grid_a"]), doctor)
+
+    client.force_login(doctor)
+    add(2)
+    urls = [reverse("smd:worklist") + "?show=all", reverse("smd:indicators"),
+            reverse("workbench")]  # fmt: skip
+    before = [_queries(client, u) for u in urls]
+    add(10)
+    assert [_queries(client, u) for u in urls] == before

@@ -4,8 +4,14 @@ import datetime as dt
 
 import pytest
 
-from xinan.smd import rules
+from xinan.smd import defaults, rules, services
 from xinan.smd.models import Cadence, ClassificationRule
+
+
+@pytest.fixture(autouse=True)
+def _spec_rows(db):
+    defaults.ensure()  # a transactional test elsewhere may have flushed the seeded rows
+
 
 STABLE = {
     "reached": True,
@@ -76,3 +82,12 @@ def test_it_plans_the_next_visit_and_actions(cls, risk, days, police):
     assert any("公安" in a for a in plan.actions) is police
     if cls == "unstable":
         assert plan.actions[0].startswith("对症处理后立即转诊")
+
+
+@pytest.mark.django_db
+def test_the_spec_rows_come_back_when_every_rule_was_deleted():
+    ClassificationRule.objects.all().delete()
+    Cadence.objects.all().delete()
+    result = rules.classify({**STABLE, "risk_level": 3}, services.active_rules())
+    assert result.classification == "unstable"
+    assert rules.plan("stable", 0, dt.date(2026, 1, 1), services.cadences()).max_days == 90

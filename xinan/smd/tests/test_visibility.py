@@ -150,3 +150,15 @@ def test_it_links_an_emergency_to_the_patients_crisis_alert(client, doctor, pati
     )  # fmt: skip
     url = reverse("smd:emergency_new", args=[patient_a.pk]) + f"?alert={foreign.pk}"
     assert client.get(url).status_code == 404
+
+
+def test_the_workbench_names_patients_with_an_open_crisis_alert(client, doctor, patient_a):
+    Alert.objects.create(
+        subject_key=f"person:{patient_a.person_id}", trigger_key="manual", trigger="manual",
+        source="manual", person=patient_a.person, level="orange", summary="x",
+        ack_deadline=timezone.now(),
+    )  # fmt: skip
+    client.force_login(doctor)
+    page = client.get(reverse("workbench")).content.decode()
+    assert "有未关闭危机预警的患者：" in page
+    assert reverse("smd:patient", args=[patient_a.pk]) in page

@@ -6,6 +6,7 @@
   var d = JSON.parse(data.textContent);
   var chart = window.echarts.init(el);
   chart.setOption({
+    animation: false,
     tooltip: { trigger: "axis", valueFormatter: function (v) { return v + "%"; } },
     grid: { left: 40, right: 12, top: 16, bottom: 60 },
     xAxis: { type: "category", data: d.towns, axisLabel: { rotate: 30 } },

@@ -1,0 +1,577 @@
+"""The worker under backlog and faults (issue 12): crisis alert latency while an import runs, while
+an overdue storm escalates, while a worker is killed every 5 s; three consumers' lag at
+200 events/s; the scheduler with 1,000,000 open due items; an import killed at half.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/xinan_bench_worker python -m bench.worker_bench
+
+Workers are separate `xinan worker` processes (the production layout; two of them). Latency is
+from the live submission's commit (`submit_assessment` returned) to its alert row being
+written by the consumer (`Alert.raised_at`, the same clock); the board adds its own poll
+(CRISIS_BOARD_POLL_MS, 300 ms) on top. Each scenario's figures are set beside the same run's
+idle figures (the ceiling on this machine at this moment): the machine is shared.
+Prints one JSON line; BENCH_PARTS (latency,lag,scheduler,import) picks parts.
+"""
+
+import csv
+import datetime as dt
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTS = os.environ.get("BENCH_PARTS", "latency,lag,scheduler,import").split(",")
+XINAN = str(Path(sys.executable).parent / "xinan")
+
+# A worker process with three extra consumers on assessment.scored that note their lag (now −
+# the event's commit time, from created_at) in a file of their own.
+LAG_WORKER = """
+import os, sys, time, django
+django.setup()
+from django.utils import timezone
+from xinan.core import events, worker
+out = open(sys.argv[1], "a", buffering=1)
+def make(n):
+    def note(event):
+        out.write(f"{n} {(timezone.now() - event.created_at).total_seconds():.4f}\\n")
+    return note
+for n in (1, 2, 3):
+    events.consumer("assessment.scored", name=f"bench.lag{n}")(make(n))
+worker.Worker(name=f"lag-{os.getpid()}").run_forever()
+"""
+
+
+def pct(values, p):
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+def summary(latencies):
+    ms = [round(x * 1000) for x in latencies]
+    return {
+        "n": len(ms),
+        "median_ms": pct(ms, 0.5),
+        "p99_ms": pct(ms, 0.99),
+        "max_ms": max(ms) if ms else None,
+    }
+
+
+class Workers:
+    def __init__(self, env, n=2, script=None, arg=None):
+        self.env, self.script, self.arg = env, script, arg
+        self.procs = [self._start() for _ in range(n)]
+
+    def _start(self):
+        cmd = [sys.executable, "-c", self.script, self.arg] if self.script else [XINAN, "worker"]
+        return subprocess.Popen(  # noqa: S603
+            cmd, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def kill(self, i):
+        self.procs[i].send_signal(signal.SIGKILL)
+        self.procs[i].wait(10)
+        self.procs[i] = self._start()
+
+    def stop(self):
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def live_alerts(area_code, n, spacing=(0.1, 0.3), during=None):
+    """n critical submissions one at a time (anonymous, in `area_code`); returns latencies."""
+    from xinan.crisis.models import Alert
+    from xinan.screening.services import submit_assessment
+
+    rng = random.Random(n)
+    sent = {}
+    for _ in range(n):
+        if during is not None and not during():
+            break
+        a = submit_assessment(
+            instrument_code="PHQ-9",
+            answers=[rng.randint(0, 2) for _ in range(8)] + [rng.randint(1, 3)],
+            mode="self",
+            actor=None,
+            area_code=area_code,
+        )
+        sent[a.pk] = time.time()
+        time.sleep(rng.uniform(*spacing))
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        got = dict(
+            Alert.objects.filter(assessment_id__in=sent).values_list("assessment_id", "raised_at")
+        )
+        if len(got) == len(sent):
+            break
+        time.sleep(0.2)
+    return [got[pk].timestamp() - at for pk, at in sent.items() if pk in got], len(sent) - len(got)
+
+
+def write_import(path, id_numbers, rows, critical, first_day=dt.date(2026, 1, 1)):
+    rng = random.Random(rows)
+    crit = set(rng.sample(range(rows), critical))
+    with path.open("w", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["身份证号", "姓名", "测评日期", "地点"] + [str(n) for n in range(1, 10)])
+        for i in range(rows):
+            number = id_numbers[i % len(id_numbers)]
+            day = first_day + dt.timedelta(days=i // len(id_numbers))
+            answers = [rng.randint(0, 1) for _ in range(8)] + [
+                rng.randint(1, 3) if i in crit else 0
+            ]
+            w.writerow([number, "", day.isoformat(), "", *answers])
+
+
+def start_import(path, user):
+    from xinan.screening import importer
+    from xinan.screening.models import ImportJob
+
+    job = ImportJob.objects.create(
+        instrument="PHQ-9", file_name=path.name, path=str(path), created_by=user
+    )
+    importer.start(job)
+    return job
+
+
+def part_latency(env, areas, seeded, user, tmp):
+    from xinan.crisis.models import Alert
+    from xinan.screening.models import Assessment, ImportJob
+
+    code = areas["grid_a"].code
+    out = {}
+    workers = Workers(env)
+    try:
+        live_alerts(code, 3)  # warm-up: both workers started and past their first passes
+        lat, missing = live_alerts(code, 40)
+        out["idle"] = {**summary(lat), "missing": missing}
+        # 1. a 20,000-row import with 3,000 critical rows
+        path = tmp / "import20k.csv"
+        write_import(path, seeded["id_numbers"], 20_000, 3_000)
+        job = start_import(path, user)
+        started = time.time()
+
+        def importing():
+            return ImportJob.objects.get(pk=job.pk).status in ("pending", "running")
+
+        lat, missing = live_alerts(code, 200, during=importing)
+        while importing() and time.time() - started < 600:
+            time.sleep(0.5)
+        job.refresh_from_db()
+        out["import"] = {
+            **summary(lat),
+            "missing": missing,
+            "import_rows": job.rows_imported,
+            "import_seconds": round(time.time() - started, 1),
+            "bulk_alerts": Alert.objects.filter(
+                assessment_id__in=Assessment.objects.filter(import_job=job).values("pk")
+            ).count(),
+        }
+        # 2. 1,500 overdue alerts escalate
+        storm = overdue_alerts(areas, 1_500)
+        lat, missing = live_alerts(code, 60)
+        out["storm"] = {**summary(lat), "missing": missing, "overdue": storm}
+        # 3. one of two workers killed every 5 s
+        stop = threading.Event()
+
+        def killer():
+            i = 0
+            while not stop.wait(5):
+                workers.kill(i % 2)
+                i += 1
+
+        t = threading.Thread(target=killer, daemon=True)
+        t.start()
+        deadline = time.time() + 40
+        lat, missing = live_alerts(code, 400, during=lambda: time.time() < deadline)
+        stop.set()
+        t.join()
+        out["kill"] = {**summary(lat), "missing": missing, "kills": 8}
+    finally:
+        workers.stop()
+    return out
+
+
+def overdue_alerts(areas, n):
+    """n open red alerts whose acknowledgement deadline has passed, assigned to the town's
+    crisis worker (the district's lead is the next on duty)."""
+    from django.utils import timezone
+
+    from xinan.crisis.models import Alert
+
+    now = timezone.now()
+    Alert.objects.bulk_create(
+        Alert(
+            subject_key=f"bench:storm:{i}:{now.timestamp()}",
+            trigger_key="phq9-item9",
+            trigger="critical_item",
+            source="assessment",
+            area_code=areas["grid_a"].code,
+            level="red",
+            summary="storm",
+            raised_at=now - dt.timedelta(minutes=10),
+            ack_deadline=now - dt.timedelta(minutes=5),
+        )
+        for i in range(n)
+    )
+    return n
+
+
+def part_lag(env, tmp):
+    from django.db import transaction
+
+    from xinan.core import events, outbox
+    from xinan.screening.topics import AssessmentScored
+
+    lag_file = tmp / "lag.txt"
+    # The same three consumers known to this (emitting) process, so its events owe them
+    # deliveries; the workers' copies do the noting.
+    for n in (1, 2, 3):
+        events.consumer("assessment.scored", name=f"bench.lag{n}")(lambda event: None)
+    workers = Workers(env, script=LAG_WORKER, arg=str(lag_file))
+    rate, seconds, threads = 200, 15, 4
+    try:
+        time.sleep(4)
+        t0 = time.time() + 0.5
+
+        def emit(k):
+            n = 0
+            while True:
+                due = t0 + (n * threads + k) / rate
+                if due > t0 + seconds:
+                    return
+                time.sleep(max(0, due - time.time()))
+                with transaction.atomic():
+                    outbox.emit_event(
+                        AssessmentScored(
+                            assessment_id=None,
+                            person_id=None,
+                            instrument="PHQ-9",
+                            version="1",
+                            total=3,
+                            band="minimal",
+                            positive=False,
+                            critical=[],
+                            area_code="",
+                            anonymous=True,
+                            previous_total=None,
+                            mode="self",
+                            submitted_at=dt.datetime.now(dt.UTC).isoformat(),
+                        )
+                    )
+                n += 1
+
+        ts = [threading.Thread(target=emit, args=(k,)) for k in range(threads)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        achieved = rate * seconds / (time.time() - t0)
+        time.sleep(5)
+    finally:
+        workers.stop()
+    lags = {1: [], 2: [], 3: []}
+    for line in lag_file.read_text().splitlines():
+        n, s = line.split()
+        lags[int(n)].append(float(s))
+    return {
+        "rate": rate,
+        "achieved_rate": round(achieved),
+        "consumers": {n: summary(v) for n, v in lags.items()},
+    }
+
+
+def part_scheduler(env, areas, total=1_000_000, due=10_000):
+    """`total` open alerts with deadlines over the next 30 days, `due` of them falling due in
+    one minute; the sweep (every 2 s, two workers) must escalate each within 60 s, once."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from xinan.core.lib import fastsql
+    from xinan.crisis.models import Alert, AlertEvent
+
+    now = timezone.now()
+    start = now + dt.timedelta(seconds=60)
+    rng = random.Random(7)
+    from django.db import transaction
+
+    meta = Alert._meta
+    fields = [f for f in meta.concrete_fields if f is not meta.pk]
+    cols = [f.column for f in fields]
+    template = Alert(
+        subject_key="",
+        trigger_key="phq9-item9",
+        trigger="critical_item",
+        source="assessment",
+        area_code=areas["grid_a"].code,
+        level="red",
+        summary="due",
+        raised_at=now,
+        ack_deadline=now,
+    )
+    # every value as the database takes it (the summary encrypted, JSON as text), once
+    prepared = {
+        f.column: f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields
+    }
+    t_fill = time.time()
+    batch = []
+    for i in range(total):
+        if i < due:
+            deadline = start + dt.timedelta(seconds=rng.uniform(0, 60))
+        else:
+            deadline = start + dt.timedelta(minutes=10, days=rng.uniform(0, 30))
+        prepared["subject_key"] = f"bench:due:{i}"
+        prepared["ack_deadline"] = deadline
+        batch.append(tuple(prepared[c] for c in cols))
+        if len(batch) == 50_000 or i == total - 1:
+            with transaction.atomic():
+                fastsql.copy_rows(Alert._meta.db_table, cols, batch)
+            batch = []
+    fill_seconds = time.time() - t_fill
+    with connection.cursor() as c:
+        c.execute("ANALYZE crisis_alert")
+    due_ids = list(
+        Alert.objects.filter(
+            subject_key__startswith="bench:due:", ack_deadline__lt=start + dt.timedelta(seconds=61)
+        ).values_list("pk", "ack_deadline")
+    )
+    workers = Workers(env)
+    try:
+        end = start + dt.timedelta(seconds=60 + 90)
+        while timezone.now() < end:
+            time.sleep(2)
+            left = Alert.objects.filter(
+                pk__in=[p for p, _d in due_ids], escalations=0, exhausted=False
+            ).count()
+            if timezone.now() > start + dt.timedelta(seconds=60) and left == 0:
+                break
+    finally:
+        workers.stop()
+    first = {}
+    for alert_id, at in AlertEvent.objects.filter(
+        kind="escalated", alert_id__in=[p for p, _d in due_ids]
+    ).values_list("alert_id", "at"):
+        first.setdefault(alert_id, []).append(at)
+    late = [(min(first[p]) - d).total_seconds() for p, d in due_ids if p in first]
+    return {
+        "open_items": total,
+        "due_in_minute": len(due_ids),
+        "fill_seconds": round(fill_seconds),
+        "escalated": len(first),
+        "twice": sum(1 for v in first.values() if len(v) > 1),
+        "after_due_p99_s": round(pct(late, 0.99), 1) if late else None,
+        "after_due_max_s": round(max(late), 1) if late else None,
+        "never": len(due_ids) - len(first),
+    }
+
+
+def part_import_kill(env, seeded, user, tmp, rows=100_000):
+    from xinan.core.models import Job
+    from xinan.screening.models import Assessment
+
+    path = tmp / "import100k.csv"
+    write_import(path, seeded["id_numbers"], rows, 1_000, first_day=dt.date(2025, 1, 1))
+    workers = Workers(env)
+    try:
+        job = start_import(path, user)
+        started = time.time()
+        killed = None
+        while time.time() - started < 900:
+            job.refresh_from_db()
+            if killed is None and job.rows_done >= rows // 2:
+                holder = Job.objects.filter(task_path__endswith="import_file").first().leased_by
+                pid = int(holder.rsplit(":", 1)[1])
+                for i, p in enumerate(workers.procs):
+                    if p.pid == pid:
+                        workers.kill(i)
+                        killed = {"at_rows": job.rows_done, "pid": pid}
+            if job.status in ("done", "failed"):
+                break
+            time.sleep(0.2)
+    finally:
+        workers.stop()
+    record = Job.objects.filter(task_path__endswith="import_file").first()
+    return {
+        "rows_in_file": rows,
+        "killed": killed,
+        "status": job.status,
+        "rows_imported": job.rows_imported,
+        "rows_skipped": job.rows_skipped,
+        "assessments": Assessment.objects.filter(import_job=job).count(),
+        "job_attempts": record.attempts,
+        "seconds": round(time.time() - started, 1),
+    }
+
+
+DOC = ROOT / "docs" / "benchmarks.md"
+MARK = "## (e) The worker under backlog and faults"
+
+
+def section(r: dict) -> str:
+    """The docs/benchmarks.md section for one run's result."""
+    lines = [
+        f"{MARK}",
+        "",
+        f"`python -m bench.worker_bench` on {r['database']}, {r['date']}, two `xinan worker` "
+        f"processes (the production layout), load average {r['loadavg_before']} → "
+        f"{r['loadavg_after']} on this 2-core machine shared with seven other sessions: every "
+        "figure is noisy, so each latency is set beside the same run's idle figure (the ceiling "
+        "of this machine at that moment). Latency: a live critical PHQ-9 answer's commit → its "
+        "alert row written by the consumer (the board adds its 300 ms poll). Goal: p99 < 1 s.",
+        "",
+    ]
+    lat = r.get("latency")
+    if lat:
+        idle = lat["idle"]["p99_ms"] or 1
+        lines += [
+            "| while | live alerts | median ms | p99 ms | max ms | p99 ÷ idle p99 | missing "
+            "| p99 < 1 s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        names = {
+            "idle": "nothing else (the ceiling)",
+            "import": "a 20,000-row import with 3,000 critical rows runs",
+            "storm": "1,500 overdue alerts escalate",
+            "kill": "one of the two workers is killed (-9) every 5 s",
+        }
+        for key, label in names.items():
+            x = lat.get(key)
+            if not x:
+                continue
+            ok = x["p99_ms"] is not None and x["p99_ms"] < 1000 and not x["missing"]
+            lines.append(
+                f"| {label} | {x['n']} | {x['median_ms']} | {x['p99_ms']} | {x['max_ms']} "
+                f"| {x['p99_ms'] / idle:.1f} | {x['missing']} | {'yes' if ok else 'no'} |"
+            )
+        imp = lat.get("import", {})
+        if imp:
+            lines += [
+                "",
+                f"The import meanwhile: {imp['import_rows']:,} rows in {imp['import_seconds']} s "
+                f"(a job on a worker's jobs lane), its {imp['bulk_alerts']:,} alerts raised from "
+                "the bulk lane behind the live ones.",
+            ]
+    lag = r.get("lag")
+    if lag:
+        lines += [
+            "",
+            f"**Three consumers on `assessment.scored`**: events emitted open-loop at "
+            f"{lag['rate']}/s (achieved {lag['achieved_rate']}/s by the emitting process), "
+            "beside the platform's own consumers of the topic; each consumer's lag is its "
+            "processing time − the event's commit:",
+            "",
+            "| consumer | events | median ms | p99 ms | max ms | p99 < 1 s |",
+            "|---|---|---|---|---|---|",
+        ]
+        for n, x in lag["consumers"].items():
+            ok = x["p99_ms"] is not None and x["p99_ms"] < 1000
+            lines.append(
+                f"| bench.lag{n} | {x['n']} | {x['median_ms']} | {x['p99_ms']} | {x['max_ms']} "
+                f"| {'yes' if ok else 'no'} |"
+            )
+    sch = r.get("scheduler")
+    if sch:
+        lines += [
+            "",
+            f"**Scheduler**: {sch['open_items']:,} open alerts with acknowledgement deadlines "
+            f"(filled in {sch['fill_seconds']} s), {sch['due_in_minute']:,} of them due in the "
+            f"same minute; the `crisis.escalate_overdue` sweep (every 2 s, either worker): "
+            f"{sch['escalated']:,} escalated, {sch['never']:,} never, {sch['twice']} twice; "
+            f"escalated p99 {sch['after_due_p99_s']} s, at most {sch['after_due_max_s']} s "
+            "after its deadline. Goal: all within 60 s, none twice.",
+        ]
+    ik = r.get("import_kill")
+    if ik:
+        lines += [
+            "",
+            f"**Import killed at half**: {ik['rows_in_file']:,} rows; the worker running the "
+            f"job was killed (-9) at {(ik['killed'] or {}).get('at_rows', '—')} rows; the other "
+            f"took the job over after its lease (attempt {ik['job_attempts']}) and ended "
+            f"{ik['status']} with {ik['rows_imported']:,} imported + {ik['rows_skipped']:,} "
+            f"skipped = {ik['rows_imported'] + ik['rows_skipped']:,}; "
+            f"{ik['assessments']:,} assessment rows carry the job, in {ik['seconds']} s.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(r: dict) -> None:
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
+    text = text.split(MARK)[0].rstrip() + "\n\n" + section(r)
+    DOC.write_text(text, encoding="utf-8")
+
+
+def main():
+    var = tempfile.mkdtemp(prefix="xinan-worker-bench-")
+    os.environ["XINAN_VAR_DIR"] = var
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xinan.settings")
+    os.environ["XINAN_WORKER_BACKGROUND"] = "0"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    sys.path.insert(0, str(ROOT))
+    from bench import worker as bench_worker
+    from xinan.crisis.models import DutyShift
+    from xinan.screening import services
+    from xinan.testing import factories
+
+    call_command("migrate", verbosity=0)
+    seeded = bench_worker.seed(10_000)
+    from xinan.core.models import Area
+
+    areas = {
+        "grid_a": Area.objects.get(code="310105001001001"),
+        "town_a": Area.objects.get(code="310105001000"),
+        "district": Area.objects.get(code="310105000000"),
+    }
+    now = timezone.now()
+    for name, area in (("bench_crisis", areas["town_a"]), ("bench_lead", areas["district"])):
+        u = factories.staff("crisis_worker", area=area, username=name)
+        DutyShift.objects.create(
+            user=u,
+            area=area,
+            starts_at=now - dt.timedelta(hours=1),
+            ends_at=now + dt.timedelta(hours=12),
+        )
+    services.instrument("PHQ-9")
+    user = bench_worker._user()
+    env = {**os.environ, "XINAN_LOG_LEVEL": "ERROR"}
+    tmp = Path(var)
+    result = {
+        "database": connection.vendor,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "loadavg_before": round(os.getloadavg()[0], 1),
+    }
+    if "latency" in PARTS:
+        result["latency"] = part_latency(env, areas, seeded, user, tmp)
+    if "lag" in PARTS:
+        result["lag"] = part_lag(env, tmp)
+    if "import" in PARTS:
+        result["import_kill"] = part_import_kill(env, seeded, user, tmp)
+    if "scheduler" in PARTS:
+        result["scheduler"] = part_scheduler(
+            env, areas, total=int(os.environ.get("BENCH_DUE_ITEMS", "1000000"))
+        )
+    result["loadavg_after"] = round(os.getloadavg()[0], 1)
+    print(json.dumps(result, default=str))
+    if "--report" in sys.argv:
+        write_section(result)
+
+
+if __name__ == "__main__":
+    main()
