@@ -293,7 +293,12 @@ def consumer() -> dict:
     from xinan.core.events import Event
     from xinan.people.models import Person
 
-    ids = list(Person.objects.order_by("pk").values_list("pk", "home_area_id")[:4000])
+    # A fresh block of people and assessment ids per run (BENCH_CASES_OFFSET), so a second
+    # run on the same database does not meet the first run's keys.
+    offset = int(os.environ.get("BENCH_CASES_OFFSET", "0"))
+    ids = list(
+        Person.objects.order_by("pk").values_list("pk", "home_area_id")[offset : offset + 4000]
+    )
 
     def event(i: int) -> Event:
         pid, area = ids[i]
@@ -301,7 +306,7 @@ def consumer() -> dict:
             id=i,
             topic="assessment.scored",
             payload={
-                "assessment_id": 10_000_000 + i,
+                "assessment_id": 10_000_000 + offset + i,
                 "person_id": pid,
                 "instrument": "PHQ-9",
                 "total": 14,

@@ -9,7 +9,7 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
-from xinan.accounts.models import User
+from xinan.accounts.models import User, phone_lookup_hash
 from xinan.booking import services, vouchers
 from xinan.booking.models import Appointment, Availability, Status, VoucherBudget, VoucherRule
 from xinan.core.models import Area
@@ -112,7 +112,7 @@ def build_vouchers(district) -> int:
     )
     if created:
         VoucherRule.objects.create(budget=budget, value_cents=150_00, valid_days=90)
-    resident = Person.objects.filter(user__username="13800000000").first()
+    resident = Person.objects.filter(user__phone_hash=phone_lookup_hash("13800000000")).first()
     if resident and resident.pk not in set(budget.vouchers.values_list("person_id", flat=True)):
         vouchers.issue(
             resident,

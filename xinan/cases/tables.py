@@ -22,6 +22,18 @@ class Table:
     query: str  # the current filters, without sort and page, for links
 
 
+def rows_in_order(queryset: QuerySet, ids: list) -> list:
+    """The rows with these ids, in the order of the ids."""
+    by_pk = queryset.order_by().in_bulk(ids)
+    return [by_pk[pk] for pk in ids if pk in by_pk]
+
+
+def first_rows(queryset: QuerySet, n: int) -> list:
+    """The first `n` rows of an ordered queryset, read in two steps: the ids (from an index),
+    then those rows. On a worklist of a million tasks the sort never touches a row it drops."""
+    return rows_in_order(queryset, list(queryset.values_list("pk", flat=True)[:n]))
+
+
 def table(
     request,
     queryset: QuerySet,
@@ -51,6 +63,10 @@ def table(
         active = ("desc" if descending else "asc") if k == key else ""
         target = f"-{k}" if active == "asc" else k
         shown.append(Column(k, label, "?" + urlencode({**kept, "sort": target}), active))
-    page = Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    # Page over ids (an index answers them without reading the rows), then read the page's rows.
+    page = Paginator(queryset.values_list("pk", flat=True), per_page).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = rows_in_order(queryset, list(page.object_list))
     sort_now = f"-{key}" if descending else key
     return Table(page, shown, urlencode({**kept, "sort": sort_now}))

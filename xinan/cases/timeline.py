@@ -1,15 +1,22 @@
 """One timeline of a person: everything the viewer may see, newest first, each item linked."""
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinan.cases.services.care import instrument_label
 from xinan.core import scope
 
 LIMIT = 500
+
+
+@functools.cache
+def case_url(case_id: int) -> str:
+    return reverse("cases:detail", args=[case_id])
 
 
 @dataclass
@@ -21,6 +28,10 @@ class Item:
     label: str
     text: str
     url: str = ""
+
+    @property
+    def when(self) -> str:
+        return timezone.localtime(self.at).strftime("%Y-%m-%d %H:%M")
 
 
 def _assessments(user, person, detail) -> list[Item]:
@@ -66,6 +77,7 @@ def _crisis(user, person, detail) -> list[Item]:
 def _loop(person, detail) -> list[Item]:
     from xinan.cases.models import (
         CaseEvent,
+        CaseEventKind,
         Direction,
         FollowUp,
         FollowUpStatus,
@@ -73,25 +85,34 @@ def _loop(person, detail) -> list[Item]:
         InterventionKind,
         Referral,
         ReferralStatus,
+        ServiceLine,
+        Stage,
         Task,
         TaskStatus,
     )
 
     items = []
-    for e in CaseEvent.objects.filter(case__person=person).select_related("case")[:LIMIT]:
-        text = e.get_kind_display()
-        if e.to_stage:
-            text = _("转入“%(stage)s”") % {"stage": e.get_to_stage_display()}
-        if e.note:
-            text += f"：{e.note}"
-        url = reverse("cases:detail", args=[e.case_id])
-        items.append(Item(e.at, "case", e.case.get_line_display(), text, url))
+    events = CaseEvent.objects.filter(case__person=person).values_list(
+        "case_id", "at", "kind", "to_stage", "note", "case__line"
+    )[:LIMIT]
+    event_kinds, stages, lines = (
+        dict(CaseEventKind.choices),
+        dict(Stage.choices),
+        dict(ServiceLine.choices),
+    )
+    for case_id, at, kind, to_stage, note, line in events:
+        text = event_kinds[kind]
+        if to_stage:
+            text = _("转入“%(stage)s”") % {"stage": stages[to_stage]}
+        if note:
+            text += f"：{note}"
+        items.append(Item(at, "case", lines[line], text, case_url(case_id)))
     tasks = Task.objects.filter(person=person).values_list(
         "case_id", "title", "status", "created_at", "done_at"
     )[:LIMIT]
     status = dict(TaskStatus.choices)
     for case_id, title, state, created, done in tasks:
-        url = reverse("cases:detail", args=[case_id]) if case_id else ""
+        url = case_url(case_id) if case_id else ""
         items.append(Item(done or created, "task", _("任务"), f"{title} · {status[state]}", url))
     # Values, not instances: the encrypted notes and reasons are not decrypted for a list.
     kinds = dict(InterventionKind.choices)
@@ -99,7 +120,7 @@ def _loop(person, detail) -> list[Item]:
         "case_id", "started_at", "kind", "minutes"
     )[:LIMIT]
     for case_id, started, kind, minutes in sessions:
-        url = reverse("cases:detail", args=[case_id])
+        url = case_url(case_id)
         text = f"{kinds[kind]} {minutes}{_('分钟')}"
         items.append(Item(started, "session", _("干预"), text, url))
     directions, states = dict(Direction.choices), dict(ReferralStatus.choices)

@@ -276,6 +276,10 @@ class Team(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def audit_area_code(self) -> str:
+        return self.area_id
+
 
 # ---------------------------------------------------------------- trainings
 

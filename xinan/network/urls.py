@@ -29,6 +29,8 @@ urlpatterns += [
         views_talent.certificate_add,
         name="certificate_add",
     ),
+    path("manage/teams/", views_talent.teams, name="teams"),
+    path("manage/teams/<int:pk>/members/", views_talent.team_member, name="team_member"),
     path("manage/trainings/", views_talent.training_list, name="trainings"),
     path("manage/trainings/<int:pk>/", views_talent.course_detail, name="course"),
     path("manage/trainings/sessions/<int:pk>/", views_talent.session_detail, name="session"),

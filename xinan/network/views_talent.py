@@ -292,3 +292,56 @@ def import_template(request, kind):
     )
     response["Content-Disposition"] = f'attachment; filename="{kind}-template.xlsx"'
     return response
+
+
+# ---------------------------------------------------------------- teams
+
+
+@role_required("area_admin")
+def teams(request):
+    from xinan.network.models import Team, TeamKind
+
+    areas = access.managed_areas(request.user)
+    mine = access.managed(request.user, Team.objects.select_related("area"), "area__code")
+    if request.method == "POST":
+        name = request.POST.get("name", "").strip()
+        kind = request.POST.get("kind", "")
+        area = areas.filter(code=request.POST.get("area", "")).first()
+        if not name or kind not in TeamKind.values or area is None:
+            messages.error(request, _("请填写队伍名称，并选择类型和区划"))
+        else:
+            team, created = Team.objects.get_or_create(
+                area=area, name=name, defaults={"kind": kind}
+            )
+            audit.record("network.team.create", team, actor=request.user, area_code=area.code)
+            messages.success(request, _("队伍已创建") if created else _("该区划已有同名队伍"))
+        return redirect("network:teams")
+    return render(
+        request,
+        "network/teams.html",
+        {
+            "teams": mine.prefetch_related("members"),
+            "areas": areas,
+            "kinds": TeamKind.choices,
+            "candidates": _managed_professionals(request.user).filter(active=True)[:500],
+        },
+    )
+
+
+@role_required("area_admin")
+@require_POST
+def team_member(request, pk):
+    from xinan.network.models import Team
+
+    team = get_object_or_404(access.managed(request.user, Team.objects.all(), "area__code"), pk=pk)
+    professional = get_object_or_404(
+        _managed_professionals(request.user), pk=request.POST.get("professional") or 0
+    )
+    if request.POST.get("remove"):
+        team.members.remove(professional)
+        messages.success(request, _("已移出队伍"))
+    else:
+        team.members.add(professional)
+        messages.success(request, _("已加入队伍"))
+    audit.record("network.team.members", team, actor=request.user, changed_fields=["members"])
+    return redirect("network:teams")

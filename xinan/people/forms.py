@@ -16,7 +16,10 @@ class PersonForm(forms.Form):
     name = forms.CharField(label=_("姓名"), max_length=60)
     gender = forms.ChoiceField(label=_("性别"), choices=Gender.choices)
     birth_date = forms.DateField(
-        label=_("出生日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("出生日期"),
+        required=False,
+        # ISO, the only value a date input takes: a localised date would show as empty.
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     id_number = forms.CharField(label=_("身份证号"), max_length=20, required=False)
     phone = forms.CharField(label=_("手机号"), max_length=20, required=False)

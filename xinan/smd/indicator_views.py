@@ -102,10 +102,10 @@ def indicator_patients(request):
 
 
 def _safe(value):
-    """A cell value Excel will not run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """A cell value Excel will not run as a formula (the one helper: core/lib/spreadsheet.py)."""
+    from xinan.core.lib import spreadsheet
+
+    return spreadsheet.safe_cell(value)
 
 
 @login_required

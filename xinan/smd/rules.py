@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from xinan.smd.models import Cadence, Classification, ClassificationRule
 
 SEVERITY = {
@@ -69,7 +71,7 @@ def classify(values: Mapping[str, Any], rules: Iterable[ClassificationRule]) -> 
     if not values.get("reached", True):
         return Result(
             Classification.NOT_REACHED,
-            [{"key": "not_reached", "definition": "本次随访未能直接访问到患者"}],
+            [{"key": "not_reached", "definition": gettext_noop("本次随访未能直接访问到患者")}],
         )
     best = Classification.STABLE
     fired: dict[str, list[dict[str, str]]] = {}
@@ -87,8 +89,10 @@ def classify(values: Mapping[str, Any], rules: Iterable[ClassificationRule]) -> 
             [
                 {
                     "key": "stable",
-                    "definition": "危险性0级，且精神症状基本消失，自知力基本恢复，社会功能一般"
-                    "或良好，无严重药物不良反应，躯体疾病稳定，无其他异常",
+                    "definition": gettext_noop(
+                        "危险性0级，且精神症状基本消失，自知力基本恢复，社会功能一般或良好，"
+                        "无严重药物不良反应，躯体疾病稳定，无其他异常"
+                    ),
                 }
             ],
         )

@@ -148,7 +148,6 @@ def drill_down(area: Area, since: dt.datetime, until: dt.datetime) -> tuple[Figu
 def formula_safe(value) -> str:
     """A CSV cell a spreadsheet will not run: text starting with = + - @ (or a tab or
     carriage return) gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text
+    from xinan.core.lib import spreadsheet  # the one formula-safe cell for every export
+
+    return spreadsheet.safe_cell("" if value is None else str(value))

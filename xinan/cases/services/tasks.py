@@ -131,18 +131,15 @@ def _mine_q(user) -> Q:
         if m.area_id:
             # A code range instead of LIKE 'prefix%': an index range on both databases (area
             # codes are digits, and ":" sorts right after "9").
+            # (A role task taken by a user loses its role, so no assignee test is needed and
+            # the role index alone answers the count and the order.)
             q |= Q(
-                assignee__isnull=True,
                 assignee_role=m.role,
                 assignee_area_code__gte=m.area.prefix,
                 assignee_area_code__lt=m.area.prefix + ":",
             )
         elif m.institution_id:
-            q |= Q(
-                assignee__isnull=True,
-                assignee_role=m.role,
-                assignee_institution_id=m.institution_id,
-            )
+            q |= Q(assignee_role=m.role, assignee_institution_id=m.institution_id)
     return q
 
 
@@ -170,7 +167,10 @@ def complete_task(task: Task, *, actor, result: str = "", now: dt.datetime | Non
         locked.result = result.strip()[:300]
         if locked.assignee_id is None:
             locked.assignee = actor
-        locked.save(update_fields=["status", "done_at", "done_by", "result", "assignee"])
+        locked.assignee_role = ""
+        locked.save(
+            update_fields=["status", "done_at", "done_by", "result", "assignee", "assignee_role"]
+        )
         if locked.kind in CONTACT_KINDS and locked.case_id:
             Case.objects.filter(pk=locked.case_id, first_contact_at__isnull=True).update(
                 first_contact_at=now
@@ -189,8 +189,8 @@ def reassign_task(task: Task, *, to_user, actor) -> Task:
         locked = Task.objects.select_for_update().get(pk=task.pk)
         if locked.status != TaskStatus.OPEN:
             raise CaseError(_("该任务已完成或已取消"))
-        locked.assignee = to_user
-        locked.save(update_fields=["assignee"])
+        locked.assignee, locked.assignee_role = to_user, ""
+        locked.save(update_fields=["assignee", "assignee_role"])
         audit.record("cases.task.assign", locked, actor=actor, changed_fields=["assignee"])
     return locked
 

@@ -151,3 +151,19 @@ def test_the_night_path_with_nobody_on_duty_goes_to_the_fallback(
     first = Alert.objects.order_by("pk").first()
     phone_staff.goto(f"/crisis/alerts/{first.pk}/")
     screenshot(phone_staff, "alert-phone")
+
+
+def test_the_board_keeps_the_sound_choice_of_each_user(page, login_as, areas, live_url):
+    worker = factories.staff("crisis_worker", area=areas["district"], username="quiet_worker")
+    login_as(page, worker)
+    page.goto("/crisis/")
+    board = page.locator("#alert-board")
+    assert board.get_attribute("data-sound") == "on"
+    page.locator("#sound-toggle").click()
+    assert board.get_attribute("data-sound") == "off"
+    page.reload()
+    assert page.locator("#alert-board").get_attribute("data-sound") == "off"
+    assert "提示音：关" in page.locator("#sound-toggle").inner_text()
+    # Kept under this user's id: another user of the same browser keeps their own choice.
+    key = page.evaluate("Object.keys(window.localStorage)")
+    assert key == [f"xinan.crisis.sound.{worker.pk}"]

@@ -112,11 +112,11 @@ def test_an_overdue_callback_is_escalated_by_its_sweep_once(areas, crisis_a, cri
     assert AuditEntry.objects.filter(action="crisis.callback.escalate").count() == 1
 
 
-def test_the_consumer_s_escalation_step_also_escalates_callbacks(areas, crisis_a, crisis_a2):
+def test_the_worker_s_pass_escalates_overdue_callbacks(areas, crisis_a, crisis_a2):
     task = services.request_callback(phone="13800001234", area_code=areas["village_a"].code)
     services.acknowledge_alert(task.alert, actor=crisis_a)
     CallbackTask.objects.update(due_at=timezone.now() - dt.timedelta(seconds=1))
-    assert runner.run_once("test").escalated == 1
+    runner.run_once("test")  # the worker's pass runs every sweep that is due
     assert CallbackTask.objects.get().assigned_to == crisis_a2
 
 
@@ -233,3 +233,20 @@ def test_the_resident_is_told_only_what_is_true_now(client, areas, setup, before
     assert after in done.text
     if setup != "on_duty":
         assert "会尽快给您回电" not in done.text
+
+
+def test_a_shift_starting_takes_over_what_the_fallback_holds(person_a, lead, areas):
+    emit(person_id=person_a.pk, critical=item9(3))
+    runner.run_once("test")
+    assert Alert.objects.get().assigned_to == lead
+    late = factories.staff("crisis_worker", area=areas["town_a"], username="late")
+    now = timezone.now()
+    services.create_shift(
+        actor=lead,
+        user=late,
+        area=areas["town_a"],
+        starts_at=now - dt.timedelta(minutes=1),
+        ends_at=now + dt.timedelta(hours=8),
+    )
+    alert = Alert.objects.get()
+    assert alert.assigned_to == late and not alert.via_fallback

@@ -30,6 +30,8 @@ ALERT_VIEWS = [
     ("post", "crisis:disposition", {"disposition": "hospital"}),
     ("post", "crisis:close", {"reason": "x"}),
     ("post", "crisis:reopen", {}),
+    ("post", "crisis:reveal", {}),
+    ("post", "crisis:handover", {"to_user": 1, "note": "x"}),
 ]
 
 

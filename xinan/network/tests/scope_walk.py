@@ -18,6 +18,7 @@ from xinan.network.models import (
     NetworkImport,
     Professional,
     ServiceSite,
+    Team,
     TrainingSession,
 )
 from xinan.testing import factories
@@ -34,6 +35,10 @@ def build(world: World) -> None:
     world.add("professional", p)
     course = Course.objects.create(title="徐汇培训XH", topic="心理", area=world.district)
     world.add("course", course)
+    team = Team.objects.create(name="徐汇危机干预队XH", kind="crisis", area=world.district)
+    team.members.add(p)
+    world.add("team", team)
+    world.watch("its team's members", Team.members.through.objects.filter(team=team))
     now = timezone.now()
     session = TrainingSession.objects.create(
         course=course,
@@ -55,8 +60,16 @@ def build(world: World) -> None:
             report=[{"line": 2, "message": "徐汇导入XH"}],
         ),
     )
-    world.secret("徐汇咨询师钱七", "021-64000001", "XH-CERT-1", "徐汇培训XH", "徐汇名册XH.xlsx")
+    world.secret(
+        "徐汇咨询师钱七",
+        "021-64000001",
+        "XH-CERT-1",
+        "徐汇培训XH",
+        "徐汇名册XH.xlsx",
+        "徐汇危机干预队XH",
+    )
     world.watch("sites there", ServiceSite.objects.filter(area__code__startswith="310104"))
+    world.watch("teams there", Team.objects.filter(area__code__startswith="310104"))
     world.watch("professionals there", Professional.objects.filter(area__code__startswith="310104"))
     world.watch("certificates there", Certificate.objects.filter(professional=p))
     world.watch("attendance there", Enrolment.objects.filter(session=session))
@@ -113,6 +126,13 @@ URLS = {
     "network:professional_edit": Hidden(_pro, data=_professional_form),
     "network:certificate_add": Hidden(
         _pro, data=lambda w: {"name": "越权证书", "number": "X9", "issuer": "越权"}
+    ),
+    "network:teams": Page(
+        data=lambda w: {"name": "越权队伍", "kind": "crisis", "area": w.district.code}
+    ),
+    "network:team_member": Hidden(
+        lambda w: {"pk": w.team.pk},
+        data=lambda w: {"professional": w.professional.pk, "remove": "1"},
     ),
     "network:trainings": Page(),
     "network:course": Hidden(

@@ -177,3 +177,25 @@ def test_the_training_page_shows_person_times(client, areas, district_admin, pro
     assert 'data-testid="person-times">1<' in body and "心理咨询师" in body
     body = client.get(f"/network/manage/trainings/sessions/{session.pk}/").content.decode()
     assert "<svg" in body and "/network/checkin/" in body and "陈静" in body
+
+
+def test_an_admin_builds_a_team_in_their_area(client, areas, town_admin, pro):
+    from xinan.network.models import Team
+
+    theirs = Team.objects.create(name="新泾队", kind="volunteer", area=areas["town_b"])
+    client.force_login(town_admin)
+    client.post(
+        "/network/manage/teams/",
+        {"name": "华阳路危机干预队", "kind": "crisis", "area": areas["town_a"].code},
+    )
+    team = Team.objects.get(name="华阳路危机干预队")
+    client.post(f"/network/manage/teams/{team.pk}/members/", {"professional": pro.pk})
+    assert list(team.members.all()) == [pro]
+    body = client.get("/network/manage/teams/").content.decode()
+    assert "华阳路危机干预队" in body and "陈静" in body and "新泾队" not in body
+    response = client.post(f"/network/manage/teams/{theirs.pk}/members/", {"professional": pro.pk})
+    assert response.status_code == 404 and not theirs.members.exists()
+    body = client.post(
+        "/network/manage/teams/", {"name": "越权", "kind": "crisis", "area": areas["town_b"].code}
+    )
+    assert not Team.objects.filter(name="越权").exists()

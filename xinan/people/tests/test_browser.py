@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from xinan.core.lib import idnumber
 from xinan.core.models import AccessGrant, AuditEntry
 from xinan.people.models import Person
 from xinan.testing import factories
@@ -76,7 +77,11 @@ def test_create_refuses_a_bad_id_naming_the_field_then_saves_and_edits(
 
     page.get_by_role("link", name="编辑").click()
     page.wait_for_url(re.compile(r"/people/\d+/edit/$"))
-    assert page.input_value("input[name=id_number]") == good
+    # A grid worker edits with the identifiers masked: empty fields, left empty = unchanged.
+    assert page.input_value("input[name=id_number]") == ""
+    assert page.get_attribute("input[name=id_number]", "placeholder") == idnumber.mask(good)
+    assert good not in page.content() and "13611112222" not in page.content()
+    assert page.input_value("input[name=birth_date]") == "1970-03-15"
     page.fill("input[name=phone]", "13622223333")
     page.get_by_label("需关注").check()
     screenshot(page, "edit")
@@ -86,6 +91,7 @@ def test_create_refuses_a_bad_id_naming_the_field_then_saves_and_edits(
     assert "需关注" in page.inner_text("h1")
     person = Person.objects.get()
     assert person.phone == "13622223333" and person.needs_attention
+    assert person.id_number == good
 
 
 def test_notes_show_to_the_psychiatrist_but_not_the_grid_worker(
@@ -127,10 +133,12 @@ def test_break_the_glass_then_the_area_admin_reviews_it(
 
     page.fill("input[name=q]", person_b.id_number)
     page.get_by_role("button", name="查询").click()
-    assert "不在您的管辖范围内" in page.content()
+    # The same page as for a number nobody has: the search does not tell that 李四 exists.
+    assert "您的管辖范围内没有该身份证号的档案" in page.content()
     screenshot(page, "break-glass-offer")
     page.get_by_role("button", name="申请紧急授权并查看").click()  # no reason: not sent
-    assert "不在您的管辖范围内" in page.content() and not AccessGrant.objects.exists()
+    assert "您的管辖范围内没有该身份证号的档案" in page.content()
+    assert not AccessGrant.objects.exists()
     page.fill("textarea[name=reason]", "危机干预：本人来电称有自伤计划，需核实住址")
     page.get_by_role("button", name="申请紧急授权并查看").click()
     page.wait_for_url(f"**/people/{person_b.pk}/")

@@ -1,4 +1,5 @@
 from django import template
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -26,3 +27,9 @@ def measure_rate(figures, key):
 
     rate = RATE_BY_MEASURE.get(key)
     return rate_of(figures, rate) if rate else ""
+
+
+@register.filter
+def tr_lines(text):
+    """Each line of a data text (the spec's actions) in the user's language where known."""
+    return [gettext(line.strip()) for line in (text or "").splitlines() if line.strip()]
