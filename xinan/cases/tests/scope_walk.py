@@ -15,7 +15,7 @@ from xinan.testing.scope_walk import Hidden, Page, World
 
 
 def build(world: World) -> None:
-    counsellor = factories.staff("counsellor", area=world.town, username="xh_counsellor")
+    counsellor = factories.staff("counsellor", area=world.town, username="xh_case_counsellor")
     mhc = factories.institution(
         world.district, "徐汇区精神卫生中心", InstitutionKind.MENTAL_HEALTH_CENTRE
     )
