@@ -6,6 +6,7 @@ from xinan.core.schedule import periodic
 from xinan.crisis import reach, services
 
 ESCALATE_EVERY = dt.timedelta(seconds=2)
+CALLBACKS_EVERY = dt.timedelta(seconds=30)
 
 
 @periodic("crisis.escalate_overdue", every=ESCALATE_EVERY)
@@ -15,7 +16,7 @@ def escalate_overdue(now: dt.datetime) -> int:
     return len(services.escalate_overdue(now)) + len(services.reoffer_exhausted(now))
 
 
-@periodic("crisis.escalate_overdue_callbacks", every=dt.timedelta(seconds=30))
+@periodic("crisis.escalate_overdue_callbacks", every=CALLBACKS_EVERY)
 def escalate_overdue_callbacks(now: dt.datetime) -> int:
     """Callbacks not made by their due time go to the next person on duty (or the fallback)."""
     return len(reach.escalate_overdue_callbacks(now))

@@ -20,7 +20,9 @@ from xinan.testing.scope_walk import Hidden, Page, World
 
 
 def build(world: World) -> None:
-    counsellor = factories.counsellor_with_hours(world.town, world.site, username="xh_counsellor")
+    counsellor = factories.counsellor_with_hours(
+        world.town, world.site, username="xh_booking_counsellor"
+    )
     world.add("counsellor", counsellor)
     world.add("rule", Availability.objects.filter(counsellor=counsellor).first())
     today = timezone.localdate()

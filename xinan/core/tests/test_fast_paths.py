@@ -228,3 +228,22 @@ def test_fastsql_insert_row_refuses_what_it_cannot_prepare(grid_worker):
     with pytest.raises(TypeError, match="computes its value on save"):
         fastsql.insert_row(Person, {"name": "x"})  # its updated_at is auto_now
     assert not AuditEntry.objects.filter(action="").exists() and not Person.objects.exists()
+
+
+def test_fastsql_refuses_a_model_that_has_save_receivers(db):
+    """Its statements skip model signals, so a model someone listens to must go through the
+    ORM instead of silently losing its receivers' work."""
+    from django.db.models.signals import post_save
+
+    from xinan.core.lib import fastsql
+    from xinan.core.models import Institution
+
+    def receiver(**kwargs):
+        pass
+
+    post_save.connect(receiver, sender=Institution)
+    try:
+        with pytest.raises(TypeError, match="post_save receivers"):
+            fastsql.insert_row(Institution, {"name": "x", "kind": "chc", "area_id": "1"})
+    finally:
+        post_save.disconnect(receiver, sender=Institution)
