@@ -57,23 +57,31 @@ def test_a_resident_finds_the_sites_and_booking_near_home_on_a_phone(
     from xinan.testing import factories
 
     factories.PersonFactory(home_area=areas["grid_a"], user=resident_user)
-    site = factories.institution(areas["village_a"], "安顺心理驿站")
-    site.phone, site.booking_url = "021-62000000", "https://booking.example.cn/anshun"
-    site.address = "安顺路 100 号"
-    site.save()
+    factories.service_site(
+        areas["village_a"],
+        "安顺心理驿站",
+        phone="021-62000000",
+        booking_url="https://booking.example.cn/anshun",
+        address="安顺路 100 号",
+    )
     areas["district"].booking_url = "https://booking.example.cn/changning"
     areas["district"].save()
     login_as(mobile_page, "13700001111", "Resident2026x")
     mobile_page.goto("/me/")
-    tile = mobile_page.get_by_role("link", name="预约咨询")
-    assert tile.get_attribute("href") == "https://booking.example.cn/changning"
-    mobile_page.get_by_role("link", name="附近服务点").click()
+    assert (
+        mobile_page.get_by_role("link", name="我的预约").get_attribute("href") == "/booking/mine/"
+    )
     sites = mobile_page.locator("#sites")
     assert "安顺心理驿站" in sites.inner_text() and "安顺路 100 号" in sites.inner_text()
     assert sites.get_by_role("link", name="电话预约 021-62000000").get_attribute("href") == (
         "tel:021-62000000"
     )
-    assert sites.get_by_role("link", name="在线预约").is_visible()
+    assert sites.get_by_role("link", name="外部预约链接").get_attribute("href") == (
+        "https://booking.example.cn/anshun"
+    )
+    assert sites.get_by_role("link", name="本地区的在线预约平台").get_attribute("href") == (
+        "https://booking.example.cn/changning"
+    )
     screenshot(mobile_page, "resident-sites")
 
 
