@@ -137,17 +137,23 @@ def record_booked_session(event: Event) -> None:
         )
     started = dt.datetime.fromisoformat(p["started_at"])
     ended = dt.datetime.fromisoformat(p["ended_at"]) if p.get("ended_at") else started
-    from xinan.core.models import Institution
+    from xinan.network.models import ServiceSite
 
-    site = Institution.objects.filter(pk=p.get("site_id")).first() if p.get("site_id") else None
+    # The payload names a service site (network.ServiceSite); the intervention records the
+    # institution that runs it. No site means the session was online (phone or video).
+    service_site = (
+        ServiceSite.objects.select_related("institution").filter(pk=p["site_id"]).first()
+        if p.get("site_id")
+        else None
+    )
     care.record_intervention(
         case,
         actor=counsellor,
         kind=InterventionKind.INDIVIDUAL,
         started_at=started,
         minutes=max(1, int((ended - started).total_seconds() // 60)),
-        site=site,
-        online=site is None,
+        site=service_site.institution if service_site else None,
+        online=service_site is None,
         appointment_id=p["appointment_id"],
         from_event=True,
     )

@@ -210,11 +210,15 @@ def test_it_needs_a_place_or_online(identified_case, counsellor):
 
 def test_it_records_a_booked_session_once(identified_case, counsellor, chc):
     now = timezone.now()
+    # booking names the service site; the intervention records the institution that runs it
+    room = factories.service_site(
+        chc.area, "社区心理咨询室", site_type="hospital_clinic", institution=chc
+    )
     payload = {
         "appointment_id": 77,
         "person_id": identified_case.person_id,
         "counsellor_user_id": counsellor.pk,
-        "site_id": chc.pk,
+        "site_id": room.pk,
         "started_at": now.isoformat(),
         "ended_at": (now + dt.timedelta(minutes=50)).isoformat(),
         "service": "counselling",
@@ -223,6 +227,23 @@ def test_it_records_a_booked_session_once(identified_case, counsellor, chc):
     consumers.record_booked_session(event("booking.session_completed", payload))
     i = Intervention.objects.get()
     assert (i.case, i.minutes, i.site, i.kind) == (identified_case, 50, chc, "individual")
+    assert not i.online
+
+
+def test_a_booked_session_without_a_site_was_online(identified_case, counsellor):
+    now = timezone.now()
+    payload = {
+        "appointment_id": 78,
+        "person_id": identified_case.person_id,
+        "counsellor_user_id": counsellor.pk,
+        "site_id": None,
+        "started_at": now.isoformat(),
+        "ended_at": (now + dt.timedelta(minutes=30)).isoformat(),
+        "service": "counselling",
+    }
+    consumers.record_booked_session(event("booking.session_completed", payload))
+    i = Intervention.objects.get()
+    assert (i.site, i.online, i.minutes) == (None, True, 30)
 
 
 def test_it_completes_a_follow_up_from_any_assessment(identified_case, counsellor):
