@@ -68,8 +68,12 @@ def _crisis(user, person, detail) -> list[Item]:
         )
     topics, risks = dict(CallTopic.choices), dict(CallRisk.choices)
     calls = HotlineCall.objects.filter(person=person).values_list("received_at", "topic", "risk")
+    # What a call was about (自杀自伤, say) is for those who see crisis details, as on the
+    # person's crisis section (crisis_tags.person_crisis); others see that it happened and its risk.
+    topic_shown = scope.detail_for(user, person, domain="crisis") >= scope.Detail.SCORES
     for received, topic, risk in calls[:LIMIT]:
-        text = f"{topics[topic]} · {_('风险')}{risks[risk]}"
+        risk_text = f"{_('风险')}{risks[risk]}"
+        text = f"{topics[topic]} · {risk_text}" if topic_shown else risk_text
         items.append(Item(received, "call", _("热线来电"), text))
     return items
 

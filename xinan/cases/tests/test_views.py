@@ -10,6 +10,7 @@ from xinan.cases.models import Case, Referral, Task
 from xinan.cases.tests.conftest import event, scored
 from xinan.core.models import AuditEntry
 from xinan.people.models import Consent
+from xinan.testing import factories
 
 
 def page(client, user, url):
@@ -207,3 +208,25 @@ def test_it_makes_cells_formula_safe():
 
     assert formula_safe("=HYPERLINK()") == "'=HYPERLINK()"
     assert formula_safe("-1") == "'-1" and formula_safe(12.5) == "12.5"
+
+
+def test_the_timeline_shows_a_call_s_topic_only_at_the_crisis_details_level(
+    grid_worker, counsellor, person_a, areas
+):
+    from xinan.cases import timeline
+    from xinan.crisis.models import HotlineCall
+
+    worker = factories.staff("crisis_worker", area=areas["town_a"], username="desk")
+    HotlineCall.objects.create(
+        person=person_a,
+        area_code=person_a.home_area_id,
+        topic="suicide",
+        risk="high",
+        counsellor=worker,
+    )
+
+    def call_text(user):
+        return next(i.text for i in timeline.for_person(user, person_a) if i.kind == "call")
+
+    assert "自杀" not in call_text(grid_worker) and "高" in call_text(grid_worker)
+    assert "自杀" in call_text(counsellor)
