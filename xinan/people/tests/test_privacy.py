@@ -43,9 +43,10 @@ def history(person_a, grid_worker, counsellor, areas):
 
 
 def test_every_app_contributes_to_the_registry():
-    assert {"people", "screening", "crisis"} <= set(privacy.exporters())
-    assert {"people", "screening", "crisis"} <= set(privacy.erasers())
-    assert {"crisis", "cases"} <= set(privacy.blockers())
+    apps = {"people", "screening", "crisis", "cases", "smd", "booking"}
+    assert apps <= set(privacy.exporters())
+    assert apps <= set(privacy.erasers())
+    assert {"crisis", "cases", "smd", "booking"} <= set(privacy.blockers())
 
 
 def test_it_exports_everything_linked_audited(history, town_admin):
