@@ -6,7 +6,15 @@ from django.utils.translation import gettext as _
 
 from xinan.core import privacy
 from xinan.core.lib import jsonsafe
-from xinan.smd.models import DiagnosisReport, Drug, Emergency, FollowUp, Patient, PhysicalExam
+from xinan.smd.models import (
+    DiagnosisReport,
+    Drug,
+    Emergency,
+    FollowUp,
+    Patient,
+    PhysicalExam,
+    Transfer,
+)
 
 PATIENT_FIELDS = [
     "id",
@@ -138,8 +146,8 @@ def export_person(person) -> dict:
 def erase_person(person, *, actor) -> None:
     """Disorder, dates, status, risk levels, classifications, the coded answers of follow-ups,
     danger counts, drug counts and exam years stay for the indicators; guardians' and contacts'
-    names, phones and addresses, signatories, advice, notes, free text, drug names and exam
-    results go."""
+    names, phones and addresses, signatories, advice, notes, free text, drug names, exam
+    results and transfer reasons go (a transfer's areas and date stay)."""
     Patient.objects.filter(person=person).update(
         guardian_name="",
         guardian_relation="",
@@ -159,4 +167,5 @@ def erase_person(person, *, actor) -> None:
     PhysicalExam.objects.filter(patient__person=person).update(
         consent_by="", blood_routine="", glucose="", liver_function="", ecg="", other=""
     )
+    Transfer.objects.filter(patient__person=person).update(reason="")
     DiagnosisReport.objects.filter(person=person).update(notes="")
