@@ -12,7 +12,7 @@ from xinan.core import worker
 from xinan.core.events import Event
 from xinan.core.models import OutboxEvent
 from xinan.smd import consumers, services, sweeps
-from xinan.smd.tests.conftest import visit
+from xinan.smd.tests.conftest import late_report, visit
 from xinan.testing import factories
 
 pytestmark = pytest.mark.django_db
@@ -65,12 +65,7 @@ def test_it_escalates_an_emergency_record_and_a_report(
                 "risk_level": 2, "involved": ["family"], "disposals": ["onsite"]},
         actor=doctor,
     )  # fmt: skip
-    mhc = factories.institution(areas["district"], name="精神卫生中心", kind="mhc")
-    services.report_diagnosis(
-        person=person_b, institution=mhc, disorder="F20", icd10_code="F20",
-        diagnosis_date=dt.date(2026, 10, 1), actor=psychiatrist,
-        now=timezone.now() - dt.timedelta(days=20),
-    )  # fmt: skip
+    late_report(person_b, psychiatrist, areas)
     sweeps.escalate_emergency_records(timezone.now())
     sweeps.escalate_unregistered_reports(timezone.now())
     for _ in range(2):
