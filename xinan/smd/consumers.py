@@ -1,6 +1,6 @@
 """Overdue SMD work reaches a person: each `smd.*.overdue` event becomes an escalation task
-(逾期督办) for the admins of the patient's town, on their 我的待办 with a link to where the work
-is done. Idempotent: the task is keyed by the overdue record and its due time, so a redelivered
+(逾期督办) for the admins of the patient's town, on their 我的待办 (with a link to the SMD flag
+list, the one SMD page an area admin may open). Idempotent: the task is keyed by the overdue record and its due time, so a redelivered
 event changes nothing, and a record overdue again (a later follow-up missed) escalates again."""
 
 import datetime as dt
@@ -22,17 +22,20 @@ TITLES = {
 
 
 def _person_and_link(o: topics.Overdue):
+    """The person the item is about, and the page the admin can open: the SMD flag list (the
+    patient and their risk; an area admin sees no clinical record, so not the patient page).
+    A pending report is not on that list, and its queue is the doctors': no link."""
+    if o.kind == "report":
+        report = DiagnosisReport.objects.select_related("person").filter(pk=o.object_id).first()
+        return (report.person if report else None), ""
     if o.kind == "follow_up":
         patient = Patient.objects.select_related("person").filter(pk=o.object_id).first()
-    elif o.kind == "emergency_record":
+    else:
         emergency = Emergency.objects.select_related("patient__person").filter(pk=o.object_id)
         patient = getattr(emergency.first(), "patient", None)
-    else:
-        report = DiagnosisReport.objects.select_related("person").filter(pk=o.object_id).first()
-        return (report.person if report else None), reverse("smd:reports")
     if patient is None:
         return None, ""
-    return patient.person, reverse("smd:patient", args=[patient.pk])
+    return patient.person, reverse("smd:worklist")
 
 
 @consumer(topics.FOLLOW_UP_OVERDUE, name="smd.escalate_overdue_follow_up")

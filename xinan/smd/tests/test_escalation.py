@@ -40,7 +40,9 @@ def test_it_gives_the_town_admin_one_task_for_an_overdue_follow_up(
     client.force_login(town_admin)
     page = client.get(reverse("workbench")).content.decode()
     assert "严重精神障碍患者随访逾期：张三 应随访 2026-01-19" in page
-    assert f'href="{reverse("smd:patient", args=[patient_a.pk])}"' in page
+    assert task.link == reverse("smd:worklist") and f'href="{task.link}"' in page
+    # The link opens for the admin, and lists the patient (the flag list: no clinical record).
+    assert "张三" in client.get(task.link).content.decode()
     client.force_login(other_admin)
     assert "随访逾期" not in client.get(reverse("workbench")).content.decode()
 
@@ -74,7 +76,7 @@ def test_it_escalates_an_emergency_record_and_a_report(
 
     [mine] = worklist(town_admin)
     assert mine.title.startswith("严重精神障碍应急处置记录单逾期：张三 应于 ")
-    assert mine.link == reverse("smd:patient", args=[patient_a.pk])
+    assert mine.link == reverse("smd:worklist")
     [theirs] = worklist(other_admin)
     assert theirs.title.startswith("严重精神障碍新诊断报告逾期未建档：李四 应于 ")
-    assert theirs.link == reverse("smd:reports")
+    assert theirs.link == ""  # the report queue is the doctors'; the admin sees no link
