@@ -1,7 +1,8 @@
 """Overdue SMD work reaches a person: each `smd.*.overdue` event becomes an escalation task
 (逾期督办) for the admins of the patient's town, on their 我的待办 (with a link to the SMD flag
-list, the one SMD page an area admin may open). Idempotent: the task is keyed by the overdue record and its due time, so a redelivered
-event changes nothing, and a record overdue again (a later follow-up missed) escalates again."""
+list, the one SMD page an area admin may open). Idempotent: the task is keyed by the overdue
+record and its due time, so a redelivered event changes nothing, and a record overdue again (a
+later follow-up missed) escalates again."""
 
 import datetime as dt
 
