@@ -326,6 +326,10 @@ class Task(models.Model):
     )
     result = models.CharField(_("结果"), max_length=300, blank=True)
     escalated_at = models.DateTimeField(_("督办时间"), null=True, blank=True)
+    # A task raised by another app's event (an overdue SMD follow-up): the cause's key, so the
+    # same cause never makes two tasks, and the page where the work is done.
+    source_key = models.CharField(max_length=120, blank=True)
+    link = models.CharField(max_length=200, blank=True)
 
     objects = TaskQuerySet.as_manager()
 
@@ -345,6 +349,11 @@ class Task(models.Model):
                 condition=Q(status="open", escalated_at__isnull=True),
                 name="cases_task_due_idx",
             ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_key"], condition=~Q(source_key=""), name="cases_task_source_uniq"
+            )
         ]
 
     def __str__(self) -> str:

@@ -33,6 +33,7 @@ from xinan.cases.services.referrals import (
     sent,
 )
 from xinan.cases.services.tasks import (
+    add_escalation,
     add_task,
     complete_task,
     create_from_rules,
@@ -53,6 +54,7 @@ __all__ = [
     "create_from_rules",
     "create_referral",
     "decline_referral",
+    "add_escalation",
     "escalate_overdue",
     "get_case",
     "inbox",

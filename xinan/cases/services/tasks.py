@@ -241,3 +241,34 @@ def escalate_overdue(now: dt.datetime | None = None, *, limit: int = 500) -> int
             )
             handled += 1
     return handled
+
+
+def add_escalation(
+    *,
+    person,
+    area_code: str,
+    title: str,
+    source_key: str,
+    link: str = "",
+    now: dt.datetime | None = None,
+) -> Task | None:
+    """An escalation task for the admins of the person's town, raised by another app's overdue
+    work (an SMD follow-up): keyed by `source_key`, so the same cause never makes two tasks.
+    Returns None when the task already exists."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if Task.objects.filter(source_key=source_key).exists():
+            return None
+        task = Task.objects.create(
+            person=person,
+            kind=TaskKind.ESCALATION,
+            title=title[:200],
+            due_at=now + dt.timedelta(days=1),
+            assignee_role="area_admin",
+            assignee_area_code=town_code(area_code),
+            area_code=area_code,
+            source_key=source_key,
+            link=link,
+        )
+        audit.record("cases.task.escalate", task, actor=None, changed_fields=["source_key"])
+    return task

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from xinan.smd import services
 from xinan.testing import factories
@@ -80,3 +81,13 @@ def visit(patient, actor, day, drugs=None, **changes):
         drugs=DRUGS if drugs is None else drugs,
         actor=actor,
     )
+
+
+def late_report(person, psychiatrist, areas, *, days_ago: int = 20):
+    """A new-diagnosis report filed `days_ago` days ago and never registered."""
+    mhc = factories.institution(areas["district"], name="精神卫生中心", kind="mhc")
+    return services.report_diagnosis(
+        person=person, institution=mhc, disorder="F20", icd10_code="F20",
+        diagnosis_date=dt.date(2026, 10, 1), actor=psychiatrist,
+        now=timezone.now() - dt.timedelta(days=days_ago),
+    )  # fmt: skip

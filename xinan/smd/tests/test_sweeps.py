@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from xinan.core.models import OutboxEvent
 from xinan.smd import services, sweeps
-from xinan.smd.tests.conftest import visit
+from xinan.smd.tests.conftest import late_report, visit
 
 pytestmark = pytest.mark.django_db
 
@@ -42,13 +42,6 @@ def test_it_escalates_an_emergency_record_not_completed_in_24_hours(client, doct
 
 
 def test_it_escalates_a_report_not_registered_in_time(psychiatrist, person_a, areas):
-    from xinan.testing import factories
-
-    mhc = factories.institution(areas["district"], name="精神卫生中心", kind="mhc")
-    services.report_diagnosis(
-        person=person_a, institution=mhc, disorder="F20", icd10_code="F20",
-        diagnosis_date=dt.date(2026, 10, 1), actor=psychiatrist,
-        now=timezone.now() - dt.timedelta(days=20),
-    )  # fmt: skip
+    late_report(person_a, psychiatrist, areas)
     assert sweeps.escalate_unregistered_reports(timezone.now()) == 1
     assert sweeps.escalate_unregistered_reports(timezone.now()) == 0
