@@ -139,8 +139,8 @@ def record_booked_session(event: Event) -> None:
     ended = dt.datetime.fromisoformat(p["ended_at"]) if p.get("ended_at") else started
     from xinan.network.models import ServiceSite
 
-    # The payload names a service site (network.ServiceSite); the intervention records the
-    # institution that runs it. No site means the session was online (phone or video).
+    # The payload names a service site (network.ServiceSite), recorded with the institution
+    # that runs it, if any. No site means the session was online (phone or video).
     service_site = (
         ServiceSite.objects.select_related("institution").filter(pk=p["site_id"]).first()
         if p.get("site_id")
@@ -153,6 +153,7 @@ def record_booked_session(event: Event) -> None:
         started_at=started,
         minutes=max(1, int((ended - started).total_seconds() // 60)),
         site=service_site.institution if service_site else None,
+        service_site=service_site,
         online=service_site is None,
         appointment_id=p["appointment_id"],
         from_event=True,

@@ -422,6 +422,16 @@ class Intervention(models.Model):
         related_name="+",
         verbose_name=_("服务地点"),
     )
+    # A session booked at a service site of the network (xinan.network); `site` then holds the
+    # institution that runs it, when it has one.
+    service_site = models.ForeignKey(
+        "network.ServiceSite",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("服务点"),
+    )
     online = models.BooleanField(_("线上"), default=False)
     notes = EncryptedTextField(_("记录"), blank=True)
     attendees = models.ManyToManyField(

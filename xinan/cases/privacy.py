@@ -77,7 +77,16 @@ def export_person(person) -> dict:
         ),
         "interventions": jsonsafe.rows(
             Intervention.objects.filter(person=person).order_by("started_at"),
-            ["case_id", "kind", "started_at", "minutes", "site_id", "online", "notes"],
+            [
+                "case_id",
+                "kind",
+                "started_at",
+                "minutes",
+                "site_id",
+                "service_site_id",
+                "online",
+                "notes",
+            ],
         ),
         "referrals": jsonsafe.rows(
             Referral.objects.filter(person=person).order_by("sent_at"), REFERRAL_FIELDS

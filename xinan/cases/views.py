@@ -212,7 +212,9 @@ def _case_page(request, case: Case, **form_overrides):
             "status", "due_at"
         ),
         # scope: rows of a case the caller opened through services.get_case (the gate)
-        "interventions": Intervention.objects.filter(case=case).select_related("by", "site"),
+        "interventions": Intervention.objects.filter(case=case).select_related(
+            "by", "site", "service_site"
+        ),
         "referrals": case.referrals.select_related("to_institution", "from_institution"),
         # scope: rows of a case the caller opened through services.get_case (the gate)
         "follow_ups": FollowUp.objects.filter(case=case),

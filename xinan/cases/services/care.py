@@ -47,6 +47,7 @@ def record_intervention(
     started_at: dt.datetime,
     minutes: int,
     site=None,
+    service_site=None,
     online: bool = False,
     notes: str = "",
     attendees=(),
@@ -70,7 +71,7 @@ def record_intervention(
             refuse(actor, case, _("您无权处理此个案"), action="cases.intervention.refused")
     if not minutes or minutes <= 0 or minutes > 24 * 60:
         raise CaseError(_("请填写时长（1–1440分钟）"), field="minutes")
-    if site is None and not online:
+    if site is None and service_site is None and not online:
         raise CaseError(_("请选择服务地点，或注明线上进行"), field="site")
     attendees = list(attendees)
     if kind == InterventionKind.GROUP and not attendees:
@@ -90,6 +91,7 @@ def record_intervention(
             started_at=started_at,
             minutes=minutes,
             site=site,
+            service_site=service_site,
             online=online,
             notes=notes.strip(),
             appointment_id=appointment_id,

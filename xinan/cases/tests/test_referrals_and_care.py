@@ -227,7 +227,26 @@ def test_it_records_a_booked_session_once(identified_case, counsellor, chc):
     consumers.record_booked_session(event("booking.session_completed", payload))
     i = Intervention.objects.get()
     assert (i.case, i.minutes, i.site, i.kind) == (identified_case, 50, chc, "individual")
-    assert not i.online
+    assert (i.service_site, i.online) == (room, False)
+
+
+def test_a_booked_session_at_a_site_of_no_institution_records_the_site(
+    identified_case, counsellor, chc
+):
+    now = timezone.now()
+    room = factories.service_site(chc.area, "居委心理咨询室", site_type="village_room")
+    payload = {
+        "appointment_id": 79,
+        "person_id": identified_case.person_id,
+        "counsellor_user_id": counsellor.pk,
+        "site_id": room.pk,
+        "started_at": now.isoformat(),
+        "ended_at": (now + dt.timedelta(minutes=45)).isoformat(),
+        "service": "counselling",
+    }
+    consumers.record_booked_session(event("booking.session_completed", payload))
+    i = Intervention.objects.get()
+    assert (i.site, i.service_site, i.online, i.minutes) == (None, room, False, 45)
 
 
 def test_a_booked_session_without_a_site_was_online(identified_case, counsellor):
