@@ -103,7 +103,8 @@ def follow_up_closed_alert(event: Event) -> None:
         actor=None,
         source=CaseSource.ALERT_PLAN,
         priority=Priority.HIGH if red else Priority.NORMAL,
-        note=_("预警已关闭，需跟进：%(reason)s") % {"reason": p.get("reason", "")},
+        # The close reason may be clinical: it stays encrypted on the alert, not copied here.
+        note=_("预警 #%(alert)s 已关闭，需跟进") % {"alert": p["alert_id"]},
         source_key=f"alert-closed:{p['alert_id']}",
         trigger=Trigger.RED_ALERT_CLOSED if red else Trigger.ALERT_CLOSED_WITH_PLAN,
     )

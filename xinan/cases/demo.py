@@ -389,7 +389,6 @@ class Demo:
                     "level": "red",
                     "person_id": person.pk,
                     "disposition": "safe_with_plan",
-                    "reason": "已制定安全计划，约定明日回访",
                 },
             )
         )

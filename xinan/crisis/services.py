@@ -467,9 +467,8 @@ def close_alert(alert: Alert, *, actor, reason: str, now: dt.datetime | None = N
         locked.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
         _event(locked, EventKind.CLOSED, actor=actor, note=reason)
         audit.record("crisis.alert.close", locked, actor=actor, changed_fields=["close_reason"])
-        outbox.emit(
-            "alert.closed", _alert_payload(locked, disposition=locked.disposition, reason=reason)
-        )
+        # No reason in the payload: free text about the person stays encrypted on the alert.
+        outbox.emit("alert.closed", _alert_payload(locked, disposition=locked.disposition))
     return locked
 
 
