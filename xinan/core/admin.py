@@ -10,6 +10,7 @@ from xinan.core.models import (
     Job,
     SweepRun,
 )
+from xinan.core.templatetags import labels
 
 
 @admin.register(Area)
@@ -66,7 +67,8 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("动作"), ordering="action")
     def action_shown(self, entry):
-        return entry.action_label
+        # The same words as the audit log page (a registered label, else verb + record type).
+        return labels.action_words(entry.action)
 
     @admin.display(description=_("理由"))
     def reason_shown(self, entry):

@@ -183,14 +183,8 @@ class AuditEntry(models.Model):
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit entries cannot be deleted")
 
-    # What the log shows: the action's label, the object's kind by name, and labels and
-    # reasons with any phone number masked (sysadmins read the log; they see no phones).
-    @property
-    def action_label(self) -> str:
-        from xinan.core import audit
-
-        return audit.action_label(self.action)
-
+    # What the log shows: the object's kind by name, and labels and reasons with any phone
+    # number masked (sysadmins read the log; they see no phones). Actions: labels.action_words.
     @property
     def object_label(self) -> str:
         from django.apps import apps
