@@ -141,8 +141,15 @@ def audit_log(request):
     qs, form = _audit_queryset(request)
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
     shown = _reason_shown(request.user)
+    # The page's area names in one query, read fresh (an area import may have renamed one).
+    names = dict(
+        Area.objects.filter(code__in={e.area_code for e in page if e.area_code}).values_list(
+            "code", "name"
+        )
+    )
     for entry in page:
         entry.reason_shown = shown(entry)
+        entry.area_shown = names.get(entry.area_code, entry.area_code)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -1,9 +1,7 @@
-"""People words for codes in templates: audit actions, record types, areas, field names.
+"""People words for codes in templates: audit actions, record types, field names.
 
 Codes stay in exports (the CSV keeps them); pages show what a person reads. `{% load labels %}`.
 """
-
-import functools
 
 from django import template
 from django.apps import apps
@@ -58,18 +56,6 @@ def action_words(code: str) -> str:
                 "what": model._meta.verbose_name,
             }
     return code
-
-
-@functools.lru_cache(maxsize=4096)
-def _area_name(code: str) -> str:
-    from xinan.core.models import Area
-
-    return Area.objects.filter(code=code).values_list("name", flat=True).first() or code
-
-
-@register.filter
-def area_name(code: str) -> str:
-    return _area_name(code) if code else ""
 
 
 @register.filter
