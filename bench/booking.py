@@ -27,8 +27,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.doc import write_part
+
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
 PG_DB = "xinan_bench_booking"
 MARK = "## (network) Booking, vouchers and the site finder"
 THREADS = 32
@@ -450,10 +451,7 @@ def main() -> None:
         child()
         return
     results = [_run(None), _run(_fresh_postgres())]
-    text = DOC.read_text()
-    if MARK in text:
-        text = text[: text.index(MARK)].rstrip() + "\n"
-    DOC.write_text(text.rstrip() + "\n\n" + section(results))
+    write_part(MARK, section(results))
     print(section(results))
 
 

@@ -26,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 
+from bench.doc import write_part
 from bench.run import PY, ROOT, Postgres, Sqlite, free_port, log, taskset
 
 OPEN = int(os.environ.get("BENCH_CASES_OPEN", "1000000"))
@@ -452,9 +453,14 @@ def med(runs: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
+MARK = "## Closed loop"
+
+
 def report(results: dict) -> str:
     one, five, _ = os.getloadavg()
     lines = [
+        f"{MARK} (issue 13): `python -m bench.cases_loop`",
+        "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()}"
         f" CPUs, load average {one:.1f}/{five:.1f} at the end (other sessions share it);"
         f" server `xinan serve` on CPU 0, the Python load generator (10 threads, keep-alive)"
@@ -504,7 +510,9 @@ def main() -> None:
     for backend in [Sqlite, Postgres][: int(os.environ.get("BENCH_CASES_DBS", "2"))]:
         with backend() as db:
             results[db.name] = run_backend(db)
-    print(report(results))
+    text = report(results)
+    write_part(MARK, text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.doc import write_part
+
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
 PG_DB = "xinan_bench_crisis"
 MARK = "## (d) Crisis alert latency"
 
@@ -120,9 +121,7 @@ def main() -> None:
         results.append(run(fresh_postgres()))
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:
         print(f"PostgreSQL latency run failed: {exc}", file=sys.stderr)
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    text = text.split(MARK)[0].rstrip() + "\n\n" + section(results)
-    DOC.write_text(text, encoding="utf-8")
+    write_part(MARK, section(results))
     print(section(results))
 
 

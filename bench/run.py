@@ -28,6 +28,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.doc import DOC, write_part
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 REPS = int(os.environ.get("BENCH_REPS", "3"))
@@ -573,8 +575,7 @@ def main() -> None:
     (ROOT / "var").mkdir(exist_ok=True)
     (ROOT / "var" / "bench.json").write_text(json.dumps(results, indent=1))
     text = report(results)
-    target = Path(os.environ.get("BENCH_OUTPUT", ROOT / "docs" / "benchmarks.md"))
-    target.write_text(text)
+    write_part("# Benchmarks", text, Path(os.environ.get("BENCH_OUTPUT", DOC)))
     print(text)
 
 

@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from bench.doc import write_part
+
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = os.environ.get("BENCH_PARTS", "latency,lag,scheduler,import").split(",")
 XINAN = str(Path(sys.executable).parent / "xinan")
@@ -420,7 +422,6 @@ def part_import_kill(env, seeded, user, tmp, rows=100_000):
     }
 
 
-DOC = ROOT / "docs" / "benchmarks.md"
 MARK = "## (e) The worker under backlog and faults"
 
 
@@ -512,9 +513,7 @@ def section(r: dict) -> str:
 
 
 def write_section(r: dict) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    text = text.split(MARK)[0].rstrip() + "\n\n" + section(r)
-    DOC.write_text(text, encoding="utf-8")
+    write_part(MARK, section(r))
 
 
 def main():
