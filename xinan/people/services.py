@@ -177,8 +177,11 @@ def open_person(user, pk) -> tuple[Person, scope.Detail]:
     return person, detail
 
 
-def search(user, query: str = "", *, tag: str = "", area_code: str = "") -> QuerySet:
-    """People in scope matching a name fragment, an exact ID number or an exact phone."""
+def search(
+    user, query: str = "", *, tag: str = "", area_code: str = "", attention: bool = False
+) -> QuerySet:
+    """People in scope matching a name fragment, an exact ID number or an exact phone; with
+    `attention`, only those flagged 需关注."""
     qs = scope.persons(user).select_related("home_area")
     query = (query or "").strip()
     if query:
@@ -194,6 +197,8 @@ def search(user, query: str = "", *, tag: str = "", area_code: str = "") -> Quer
             qs = qs.filter(name__contains=query)
     if tag:
         qs = qs.filter(tags__code=tag)
+    if attention:
+        qs = qs.filter(needs_attention=True)
     if area_code and area_code.isdigit():
         qs = qs.filter(home_area__code__startswith=areacode.significant(area_code))
     return qs

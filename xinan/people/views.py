@@ -24,7 +24,10 @@ def person_list(request):
     _staff_only(request.user)
     query = request.GET.get("q", "")
     tag = request.GET.get("tag", "")
-    people = services.search(request.user, query, tag=tag).prefetch_related("tags")
+    attention = request.GET.get("attention") == "1"
+    people = services.search(request.user, query, tag=tag, attention=attention).prefetch_related(
+        "tags"
+    )
     page = Paginator(people.order_by("home_area_id", "name", "id"), 50).get_page(
         request.GET.get("page")
     )
@@ -37,6 +40,7 @@ def person_list(request):
             "page": page,
             "query": query,
             "tag": tag,
+            "attention": attention,
             "tags": PopulationTag.objects.all(),
             "break_glass_form": BreakGlassForm(initial={"token": token}) if token else None,
         },

@@ -1,3 +1,6 @@
+from xinan.testing import factories
+
+
 def test_healthz_reports_database_and_version(client, db):
     data = client.get("/healthz").json()
     assert data["database"] == "ok" and data["version"]
@@ -82,3 +85,16 @@ def test_the_resident_home_shows_sites_and_booking_near_home(
     assert 'href="https://booking.example.cn/changning"' in body
     assert "淞虹心理驿站" in body  # the district's sites come after the village's
     assert body.index("安顺心理驿站") < body.index("淞虹心理驿站")
+
+
+def test_the_workbench_counts_lead_to_the_lists_behind_them(client, grid_worker, areas, person_a):
+    flagged = factories.PersonFactory(name="王五", home_area=areas["grid_a"], needs_attention=True)
+    factories.PersonFactory(name="赵六", home_area=areas["grid_b"], needs_attention=True)
+    client.force_login(grid_worker)
+    body = client.get("/workbench/").content.decode()
+    assert 'data-testid="attention-total">1<' in body
+    assert 'href="/people/?attention=1"' in body and 'href="/people/"' in body
+    listed = client.get("/people/?attention=1").content.decode()
+    # the flagged resident of the grid worker's grid, not the unflagged one, not another town's
+    assert flagged.name in listed and person_a.name not in listed and "赵六" not in listed
+    assert 'name="attention" value="1" checked' in listed
