@@ -279,18 +279,28 @@ def wrk(url: str, script: Path | None, first: int = 0) -> dict:
     return parse_wrk(out.stdout)
 
 
-def query(url: str, sql: str) -> tuple:
-    """One row from the bench's database, read directly (no Django process to start)."""
+def query_all(url: str, sql: str) -> list[tuple]:
+    """Rows from the bench's database, read directly (no Django process to start)."""
     if url.startswith("sqlite:///"):
         con = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)
         try:
-            return con.execute(sql).fetchone()
+            return con.execute(sql).fetchall()
         finally:
             con.close()
     import psycopg
 
     with psycopg.connect(url) as con:
-        return con.execute(sql).fetchone()
+        return con.execute(sql).fetchall()
+
+
+def query(url: str, sql: str) -> tuple:
+    return query_all(url, sql)[0]
+
+
+def parked(url: str) -> dict[str, int]:
+    """Deliveries a consumer kept failing on (each should be none)."""
+    sql = "SELECT consumer, count(*) FROM core_delivery WHERE state = 'parked' GROUP BY consumer"
+    return dict(query_all(url, sql))
 
 
 def drain(url: str, timeout: float = 600) -> float:
@@ -411,7 +421,7 @@ def http_bench(env: dict, seeded: dict, workdir: Path, separate_worker: bool) ->
             sent[name] = sent.get(name, 0) + wrk(base + path, script)["requests"]
         sent["open"] = open_loop(base, open_bodies, 0, seeded["api_key"], 1000 / OPEN_RATE)["sent"]
         drain(url)
-        runs: dict[str, list] = {name: [] for name in [*paths, "open"]}
+        runs: dict = {name: [] for name in [*paths, "open"]}
         for rep in range(REPS):
             for name, (path, script) in paths.items():
                 before = submissions(url)
@@ -438,6 +448,9 @@ def http_bench(env: dict, seeded: dict, workdir: Path, separate_worker: bool) ->
                 f"non-2xx {runs['submit'][-1]['non_2xx'] + runs['paper'][-1]['non_2xx']}"
                 f"/{o['non_2xx']}"
             )
+        runs["parked"] = parked(url)
+        if runs["parked"]:
+            log(f"  parked deliveries: {runs['parked']}")
         return runs
     finally:
         server.terminate()
@@ -661,6 +674,15 @@ def report(results: dict) -> str:
             f" | {span([x['drain_s'] for x in o], '{:.0f}')} | {sum(x['non_2xx'] for x in o)} |"
         )
     lines += [
+        "",
+        "Deliveries parked after all runs (a consumer that failed on an event again and again; "
+        "should be none): "
+        + "; ".join(
+            f"{name}: " + (", ".join(f"{c} {n}" for c, n in r["http"]["parked"].items()) or "none")
+            for name, r in results.items()
+            if "http" in r
+        )
+        + ".",
         "",
         "Goals (issue 12, restated): API req/s ≥ 25% of the ceiling on the varied workload; "
         f"p99 ≤ 100 ms at an open-loop {OPEN_RATE} submissions/s with {ALERT_SHARE:.0%} raising "

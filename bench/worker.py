@@ -188,7 +188,8 @@ BENCH_ACTIONS = "('screening.assessment.submit', 'screening.import.chunk')"
 def reset() -> dict:
     from django.db import connection
 
-    tables = ["screening_assessment", "core_outboxevent"]
+    # deliveries first: a parked one (a consumer that kept failing) still holds its event
+    tables = ["screening_assessment", "core_delivery", "core_outboxevent"]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # CASCADE: campaign invitations point at assessments (empty in the bench)
