@@ -188,7 +188,8 @@ BENCH_ACTIONS = "('screening.assessment.submit', 'screening.import.chunk')"
 def reset() -> dict:
     from django.db import connection
 
-    # deliveries first: a parked one (a consumer that kept failing) still holds its event
+    # deliveries first: any left (parked, or owed for events written after the last catch-up,
+    # such as a sweep's escalations) still hold their events
     tables = ["screening_assessment", "core_delivery", "core_outboxevent"]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
