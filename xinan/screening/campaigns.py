@@ -1,23 +1,19 @@
-"""Campaign verbs (筛查活动): create, target, invite, answer through a personal link, count.
+"""Campaign verbs (筛查活动): create, target, issue and print invitations.
 
 A campaign belongs to the area admins above its area; admins of an area inside it (a town
 inside a district's campaign) run it for their own area: they issue invitations for the
-targeted people in their scope and see the counts from their area down.
-
-Personal invitations are bearer links (`/screening/i/<token>/`): whoever holds the link answers
-for the invited person, without logging in, so the pages behind it show a masked name only.
+targeted people in their scope and see the counts from their area down
+(campaign_report.py). Answering through a personal link is in invitation_link.py.
 """
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.tasks import task
 from django.utils import timezone
@@ -25,12 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xinan.core import audit, jobs, scope
-from xinan.core.lib import suppression
 from xinan.core.models import Area
 from xinan.screening import services
 from xinan.screening.models import (
-    Assessment,
-    AssessmentDraft,
     Campaign,
     CampaignInvitation,
     InvitationRun,
@@ -38,6 +31,7 @@ from xinan.screening.models import (
 
 audit.register_action("screening.invitation.issue", _("发出筛查邀请"))
 audit.register_action("screening.invitation.export", _("下载筛查邀请名单"))
+# written by invitation_link.py; registered here with the others, where the site loads them
 audit.register_action("screening.invitation.answer", _("通过个人邀请链接完成测评"))
 audit.register_action("screening.invitation.print", gettext_lazy("打印筛查邀请单"))
 audit.register_action("screening.invitation.reissue", gettext_lazy("重新生成个人邀请链接"))
@@ -427,244 +421,3 @@ def reissue_invitation(campaign: Campaign, user, pk: int) -> CampaignInvitation:
             reason=_("旧链接已失效"),
         )
     return invitation
-
-
-# ---------------------------------------------------------------- invitations (the person's side)
-
-
-def get_invitation(token: str) -> CampaignInvitation | None:
-    if not token or len(token) > 40:
-        return None
-    return (
-        CampaignInvitation.objects.select_related("campaign", "campaign__area", "person")
-        .filter(token=token)
-        .first()
-    )
-
-
-def answered(invitation: CampaignInvitation) -> set[str]:
-    """Codes of the campaign's instruments already answered through this invitation."""
-    return set(invitation.assessments.values_list("instrument", flat=True))
-
-
-def by_link(campaign: Campaign) -> set[str]:
-    """Codes of the campaign's instruments a person can answer alone (item text installed);
-    the others (licensed scales) are done with staff, and do not hold up completion."""
-    codes = set()
-    for code in campaign.instruments:
-        try:
-            if services.instrument(code).text_installed:
-                codes.add(code)
-        except services.ScreeningError:
-            continue
-    return codes
-
-
-def left_to_answer(invitation: CampaignInvitation) -> set[str]:
-    return by_link(invitation.campaign) - answered(invitation)
-
-
-def _check_open(invitation: CampaignInvitation, code: str) -> None:
-    if not invitation.campaign.is_open():
-        raise services.ScreeningError(_("本次筛查活动不在进行中"))
-    if code not in invitation.campaign.instruments:
-        raise services.ScreeningError(_("本次筛查活动不包含这个量表"))
-    if code in answered(invitation):
-        raise services.ScreeningError(_("这份量表您已经完成了"))
-
-
-def start_invitation_draft(invitation: CampaignInvitation, inst) -> AssessmentDraft:
-    """After consent on the invitation page: record it for the person and open a draft."""
-    from xinan.people import services as people_services
-    from xinan.people.models import ConsentKind
-
-    _check_open(invitation, inst.code)
-    with transaction.atomic():
-        # Nobody is logged in: the consent is recorded without a recorder, as the person's own.
-        people_services.record_consent(
-            invitation.person, kind=ConsentKind.ASSESSMENT, granted=True, actor=None
-        )
-        return services.start_draft(inst, person=invitation.person, campaign=invitation.campaign)
-
-
-def draft_for(invitation: CampaignInvitation, token: str | None, code: str):
-    """The draft in the link's cookie, only if it belongs to this invitation."""
-    draft = services.get_draft(token, code)
-    if draft is None:
-        return None
-    if draft.person_id != invitation.person_id or draft.campaign_id != invitation.campaign_id:
-        return None
-    return draft
-
-
-def finish_invitation_draft(invitation: CampaignInvitation, draft, inst) -> Assessment:
-    """Submit the answers as a self-assessment of the invited person in the campaign, and mark
-    the invitation: linked to the assessment, completed once every instrument is answered."""
-    _check_open(invitation, inst.code)
-    anonymous = AnonymousUser()  # the bearer of the link, not a logged-in user
-    with transaction.atomic():
-        a = services.finish_draft(draft, inst, actor=anonymous)
-        invitation.assessments.add(a)
-        fields = []
-        if a.positive and not invitation.positive:
-            invitation.positive = True
-            fields.append("positive")
-        if invitation.completed_at is None and not left_to_answer(invitation):
-            invitation.completed_at = timezone.now()
-            fields.append("completed_at")
-        if fields:
-            invitation.save(update_fields=fields)
-        audit.record(
-            "screening.invitation.answer",
-            invitation,
-            actor=anonymous,
-            changed_fields=["assessments", *fields],
-            reason=f"{a.instrument} #{a.pk}",
-        )
-    return a
-
-
-# ---------------------------------------------------------------- counts
-
-
-COLUMNS = ("invited", "completed", "positive", "responded")
-# Sub-counts: positive ⊂ completed, responded ⊂ invited and ⊂ completed.
-NESTED = ((2, 1), (3, 0), (3, 1))
-
-
-@dataclass
-class Cell:
-    """Counts for one area (area None: not placed in any child area).
-
-    invited: invitations issued; responded: invited people who completed; completed: those
-    plus completions through the shared link; positive: completed with a positive screen.
-    """
-
-    area: Area | None
-    invited: int = 0
-    completed: int = 0
-    positive: int = 0
-    responded: int = 0
-
-    def values(self) -> list[int]:
-        return [getattr(self, c) for c in COLUMNS]
-
-
-def campaign_rows(campaign: Campaign, node: Area) -> tuple[list[Cell], Cell]:
-    """Counts per child area of `node`, a row for what no child holds, and the node's total.
-
-    Shared-link completions count each anonymous submission and each identified person once;
-    assessments made through a personal link count only through their invitation.
-    """
-    children = list(Area.objects.current().filter(parent=node).order_by("code"))
-    n = len(children[0].prefix) if children else len(node.prefix)
-    invitations = CampaignInvitation.objects.filter(
-        campaign=campaign, area_code__startswith=node.prefix
-    )
-    done = Q(completed_at__isnull=False)
-    per_invited = {
-        r["k"]: r
-        for r in invitations.annotate(k=Substr("area_code", 1, n))
-        .values("k")
-        .annotate(
-            invited=Count("pk"),
-            responded=Count("pk", filter=done),
-            pos=Count("pk", filter=done & Q(positive=True)),
-        )
-    }
-    through = CampaignInvitation.assessments.through.objects.filter(
-        campaigninvitation__campaign=campaign
-    )
-    finished = CampaignInvitation.objects.filter(campaign=campaign).filter(done)
-    shared = (
-        Assessment.objects.filter(campaign=campaign, area_code__startswith=node.prefix)
-        .exclude(pk__in=through.values("assessment_id"))
-        .exclude(person__in=finished.values("person_id"))
-    )
-    per_shared = {
-        r["k"]: r
-        for r in shared.annotate(k=Substr("area_code", 1, n))
-        .values("k")
-        .annotate(
-            people=Count("person", distinct=True),
-            anon=Count("pk", filter=Q(person__isnull=True)),
-            pos_people=Count("person", filter=Q(positive=True), distinct=True),
-            pos_anon=Count("pk", filter=Q(positive=True, person__isnull=True)),
-        )
-    }
-
-    def cell(area: Area | None, keys: Iterable[str]) -> Cell:
-        c = Cell(area)
-        for k in keys:
-            i, s = per_invited.get(k), per_shared.get(k)
-            if i:
-                c.invited += i["invited"]
-                c.responded += i["responded"]
-                c.completed += i["responded"]
-                c.positive += i["pos"]
-            if s:
-                c.completed += s["people"] + s["anon"]
-                c.positive += s["pos_people"] + s["pos_anon"]
-        return c
-
-    rows = [cell(child, [child.prefix]) for child in children]
-    child_keys = {child.prefix for child in children}
-    rows.append(cell(None, (set(per_invited) | set(per_shared)) - child_keys))
-    total = cell(node, set(per_invited) | set(per_shared))
-    return rows, total
-
-
-@dataclass
-class Report:
-    node: Area
-    rows: list[tuple[Area | None, list[str], str, bool]]  # area, labels, response rate, drill
-    total: tuple[list[str], str]
-    threshold: int
-
-
-def _rate(cell: Cell, hidden: list[str | None]) -> str:
-    i_inv, i_resp = COLUMNS.index("invited"), COLUMNS.index("responded")
-    if not cell.invited or hidden[i_inv] or hidden[i_resp]:
-        return "—"
-    return f"{round(100 * cell.responded / cell.invited)}%"
-
-
-def report(campaign: Campaign, root: Area, node: Area) -> Report:
-    """The table for `node`, small cells hidden with their complements.
-
-    A cell hidden in a parent's table stays hidden as the total of its own table when drilled
-    into (and one of its children is hidden with it), so the two views cannot be subtracted.
-    """
-    threshold = settings.SMALL_CELL_THRESHOLD
-    chain = [a for a in node.ancestors() if a.code.startswith(root.prefix)] + [node]
-    carried = [False] * len(COLUMNS)
-    for level, here in enumerate(chain):
-        rows, total = campaign_rows(campaign, here)
-        table = suppression.suppress_table(
-            [r.values() for r in rows],
-            total.values(),
-            threshold,
-            total_hidden=carried,
-            nested=NESTED,
-        )
-        if level + 1 < len(chain):
-            below = chain[level + 1]
-            index = next((i for i, r in enumerate(rows) if r.area and r.area.pk == below.pk), None)
-            if index is None:  # not a current child (re-districted): hide nothing more
-                carried = [False] * len(COLUMNS)
-            else:
-                carried = [reason is not None for reason in table.rows[index]]
-
-    def labels(cell: Cell, reasons: list[str | None]) -> list[str]:
-        return [
-            suppression.label(v, r, threshold)
-            for v, r in zip(cell.values()[:3], reasons[:3], strict=True)
-        ]
-
-    out = []
-    for r, reasons in zip(rows, table.rows, strict=True):
-        if r.area is None and not any(r.values()):
-            continue
-        drill = r.area is not None and r.area.level != "grid"
-        out.append((r.area, labels(r, reasons), _rate(r, reasons), drill))
-    return Report(node, out, (labels(total, table.total), _rate(total, table.total)), threshold)

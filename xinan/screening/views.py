@@ -1,18 +1,16 @@
-"""Screening pages: resident self-assessment, staff entry, campaigns, bulk import.
+"""Screening pages: resident self-assessment and staff entry; campaigns and invitation links
+are in views_campaigns.py, bulk import in views_import.py.
 
 Thin views: parse, ask the scope gate, call a service, render. Person-level data comes only
 through xinan.core.scope (directly or via services.assessments_for).
 """
 
-import uuid
-from pathlib import Path
 from urllib.parse import urlencode
 
-import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,12 +19,12 @@ from django.views.decorators.http import require_http_methods
 
 from xinan.core import audit, scope
 from xinan.core import services as core_services
-from xinan.core.lib import crypto, idnumber, spreadsheet
+from xinan.core.lib import crypto, idnumber
 from xinan.people import services as people_services
 from xinan.people.models import ConsentKind
-from xinan.screening import advice, campaigns, files, importer, services
-from xinan.screening.forms import CampaignForm, ImportForm, InterviewForm, PaperForm
-from xinan.screening.models import Campaign, ImportJob, Mode
+from xinan.screening import advice, services
+from xinan.screening.forms import InterviewForm, PaperForm
+from xinan.screening.models import Campaign, Mode
 
 DRAFT_COOKIE = "screening_draft_{code}"
 RESULTS_SESSION_KEY = "screening_results"
@@ -37,16 +35,22 @@ def _own_person(request):
     return getattr(user, "person", None) if user.is_authenticated else None
 
 
-def _staff(user) -> None:
+def require_staff(user) -> None:
     if not scope.reaches(user):
         raise Http404
 
 
-def _instrument_or_404(code: str):
+def instrument_or_404(code: str):
     try:
         return services.instrument(code)
     except services.ScreeningError:
         raise Http404 from None
+
+
+def remember_result(request, assessment) -> None:
+    """The session may show this result page again (the last 20 a visitor finished)."""
+    seen = request.session.get(RESULTS_SESSION_KEY, [])
+    request.session[RESULTS_SESSION_KEY] = [*seen[-19:], assessment.pk]
 
 
 def _open_campaign(token: str | None) -> Campaign | None:
@@ -95,7 +99,7 @@ def campaign_landing(request, token):
 
 @require_http_methods(["GET", "POST"])
 def consent(request, code):
-    inst = _instrument_or_404(code)
+    inst = instrument_or_404(code)
     campaign = _open_campaign(request.POST.get("c") or request.GET.get("c"))
     person = _own_person(request)
     if not inst.text_installed:
@@ -137,9 +141,38 @@ def _draft_for(request, code):
     return draft if person and person.pk == draft.person_id else None
 
 
+def question_page(request, inst, draft, items, error: str):
+    """One item of a draft, with its options and progress (the resident's and the invited's)."""
+    index = min(draft.current_item, len(items) - 1)
+    item = items[index]
+    chosen = draft.answers.get(str(item.id))
+    return render(
+        request,
+        "screening/question.html",
+        {
+            "instrument": inst,
+            "item": item,
+            "text": services.item_text(item),
+            "options": [
+                (
+                    str(o[0]),
+                    services.option_label(o),
+                    chosen is not None and str(o[0]) == str(chosen),
+                )
+                for o in item.options
+            ],
+            "number": index + 1,
+            "count": len(items),
+            "percent": round(100 * index / len(items)),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def question(request, code):
-    inst = _instrument_or_404(code)
+    inst = instrument_or_404(code)
     draft = _draft_for(request, inst.code)
     if draft is None:
         return redirect("screening:consent", code=inst.code)
@@ -157,13 +190,12 @@ def question(request, code):
         else:
             if draft.current_item >= len(items):
                 assessment = services.finish_draft(draft, inst, actor=request.user)
-                seen = request.session.get(RESULTS_SESSION_KEY, [])
-                request.session[RESULTS_SESSION_KEY] = [*seen[-19:], assessment.pk]
+                remember_result(request, assessment)
                 response = redirect("screening:result", pk=assessment.pk)
                 response.delete_cookie(DRAFT_COOKIE.format(code=inst.code))
                 return response
             return redirect("screening:question", code=inst.code)
-    return _question_page(request, inst, draft, items, error)
+    return question_page(request, inst, draft, items, error)
 
 
 def _result_or_404(request, pk):
@@ -247,7 +279,7 @@ def person_assessments(request, pk):
 @require_http_methods(["GET", "POST"])
 def interview(request, pk, code):
     person = scope.get_person(request.user, pk)
-    inst = _instrument_or_404(code)
+    inst = instrument_or_404(code)
     form = InterviewForm(request.POST or None, instrument=inst)
     if not inst.text_installed:
         messages.warning(request, _("该量表条目文本未安装：请对照纸质量表逐题询问并选择答案。"))
@@ -286,12 +318,12 @@ def normalise_codes(text: str) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def paper(request):
-    _staff(request.user)
+    require_staff(request.user)
     initial = {k: request.GET[k] for k in ("instrument", "site", "assessed_on") if k in request.GET}
     form = PaperForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        inst = _instrument_or_404(d["instrument"])
+        inst = instrument_or_404(d["instrument"])
         person = None
         try:
             number = idnumber.validate(d["id_number"])
@@ -350,381 +382,3 @@ def assessment_detail(request, pk):
         "screening/assessment_detail.html",
         {"a": a, "scores": scores, "instrument": inst, "items": items},
     )
-
-
-# ---------------------------------------------------------------- campaigns
-
-
-def _admin(user) -> list[str]:
-    prefixes = scope.admin_prefixes(user) if user.is_authenticated else []
-    if not prefixes:
-        raise Http404
-    return prefixes
-
-
-@login_required
-def campaign_list(request):
-    _admin(request.user)
-    campaigns_ = campaigns.campaigns_for(request.user).select_related("area")
-    return render(request, "screening/campaign_list.html", {"campaigns": campaigns_})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def campaign_create(request):
-    prefixes = _admin(request.user)
-    form = CampaignForm(request.POST or None, prefixes=prefixes)
-    if request.method == "POST" and form.is_valid():
-        try:
-            campaign = campaigns.create_campaign(form.to_data(), actor=request.user)
-        except services.ScreeningError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            return redirect("screening:campaign", pk=campaign.pk)
-    return render(request, "screening/campaign_form.html", {"form": form})
-
-
-@login_required
-def campaign_detail(request, pk):
-    _admin(request.user)
-    campaign = campaigns.get_campaign(request.user, pk)
-    root = campaigns.root_for(campaign, request.user)
-    node = campaigns.area_in_view(campaign, request.user, request.GET.get("area", ""))
-    link = request.build_absolute_uri(reverse("screening:campaign_landing", args=[campaign.token]))
-    return render(
-        request,
-        "screening/campaign_detail.html",
-        {
-            "campaign": campaign,
-            "root": root,
-            "node": node,
-            "trail": [a for a in node.ancestors() if a.code.startswith(root.prefix)],
-            "report": campaigns.report(campaign, root, node),
-            "targets": campaigns.targets(campaign, request.user).count(),
-            "issued": campaigns.invitations_for(campaign, request.user).count(),
-            "run": campaigns.latest_run(campaign, request.user),
-            "link": link,
-            "qr": segno.make(link, error="m").svg_inline(scale=4),
-            "threshold": settings.SMALL_CELL_THRESHOLD,
-        },
-    )
-
-
-@login_required
-@require_http_methods(["POST"])
-def campaign_invitations_issue(request, pk):
-    _admin(request.user)
-    campaign = campaigns.get_campaign(request.user, pk)
-    try:
-        run = campaigns.start_issuing(campaign, actor=request.user)
-    except services.ScreeningError as exc:
-        messages.error(request, exc.message)
-    else:
-        if not run.finished:
-            messages.info(request, _("正在发出邀请，进度见下方"))
-        elif run.error:
-            messages.error(request, run.error)
-        elif run.issued:
-            messages.success(request, _("已发出 %(n)s 份新的邀请") % {"n": run.issued})
-        else:
-            messages.info(request, _("目标人群都已邀请过，没有新的邀请"))
-    return redirect("screening:campaign", pk=campaign.pk)
-
-
-@login_required
-def campaign_invitations_progress(request, pk):
-    """The progress card of the admin's latest issuing run, polled while it runs."""
-    _admin(request.user)
-    campaign = campaigns.get_campaign(request.user, pk)
-    run = campaigns.latest_run(campaign, request.user)
-    return render(
-        request, "screening/_invitation_progress.html", {"campaign": campaign, "run": run}
-    )
-
-
-@login_required
-def campaign_invitations_print(request, pk):
-    """Printable slips, one per invited person: masked name, area and a QR code of the link."""
-    _admin(request.user)
-    campaign = campaigns.get_campaign(request.user, pk)
-    node = campaigns.area_in_view(campaign, request.user, request.GET.get("area", ""))
-    include_completed = request.GET.get("all") == "1"
-    try:
-        page = int(request.GET.get("page", "1"))
-    except ValueError:
-        page = 1
-    sheet = campaigns.print_sheet(
-        campaign, request.user, node, include_completed=include_completed, page=page
-    )
-    base = request.build_absolute_uri(reverse("screening:campaign_invitation", args=["x"]))[:-2]
-    slips = [
-        {
-            "invitation": i,
-            "name": campaigns.mask_name(i.person.name),
-            "area": sheet.area_names.get(i.area_code, i.area_code),
-            "link": f"{base}{i.token}/",
-            "qr": segno.make(f"{base}{i.token}/", error="m").svg_inline(scale=3),
-        }
-        for i in sheet.invitations
-    ]
-    return render(
-        request,
-        "screening/invitation_sheet.html",
-        {
-            "campaign": campaign,
-            "node": node,
-            "sheet": sheet,
-            "slips": slips,
-            "limit": campaigns.PRINT_LIMIT,
-            "page_numbers": range(1, sheet.pages + 1),
-            "children": node.children.current().order_by("code") if sheet.pages > 1 else [],
-            "include_completed": include_completed,
-        },
-    )
-
-
-@login_required
-@require_http_methods(["POST"])
-def campaign_invitation_reissue(request, pk, invitation):
-    _admin(request.user)
-    campaign = campaigns.get_campaign(request.user, pk)
-    try:
-        renewed = campaigns.reissue_invitation(campaign, request.user, invitation)
-    except services.ScreeningError as exc:
-        messages.error(request, exc.message)
-        return redirect("screening:campaign", pk=campaign.pk)
-    messages.success(
-        request,
-        _("已为 %(name)s 生成新的链接，旧链接已失效，请打印新的邀请单")
-        % {"name": campaigns.mask_name(renewed.person.name)},
-    )
-    url = reverse("screening:campaign_invitations_print", args=[campaign.pk])
-    return redirect(f"{url}?area={renewed.area_code}")
-
-
-@login_required
-def campaign_invitations_download(request, pk):
-    _admin(request.user)
-    campaign = campaigns.get_campaign(request.user, pk)
-    base = request.build_absolute_uri(reverse("screening:campaign_invitation", args=["x"]))
-    rows = campaigns.export_invitations(campaign, actor=request.user, link_base=base[:-2])
-    return spreadsheet.csv_response(rows, f"invitations-{campaign.pk}.csv")
-
-
-# ---------------------------------------------------------------- a personal invitation link
-# A bearer link: no login, a masked name only. The steps are those of the resident flow (consent,
-# one item per screen, the result page), with the draft cookie scoped to the link's path.
-
-INVITE_COOKIE = "screening_invite_{code}"
-
-
-def _invitation_or_page(request, token):
-    """(invitation, None) when the link works, else (None, a page saying why in plain Chinese)."""
-    invitation = campaigns.get_invitation(token)
-    if invitation is None:
-        return None, render(request, "screening/invitation_unknown.html", status=404)
-    if not invitation.campaign.is_open():
-        page = render(request, "screening/campaign_closed.html", {"campaign": invitation.campaign})
-        return None, page
-    return invitation, None
-
-
-@require_http_methods(["GET", "POST"])
-def campaign_invitation(request, token):
-    invitation, page = _invitation_or_page(request, token)
-    if page is not None:
-        return page
-    done = campaigns.answered(invitation)
-    path = reverse("screening:campaign_invitation", args=[token])
-    if request.method == "POST" and request.POST.get("agree"):
-        inst = _instrument_or_404(request.POST.get("code", ""))
-        try:
-            draft = campaigns.start_invitation_draft(invitation, inst)
-        except services.ScreeningError as exc:
-            messages.error(request, exc.message)
-            return redirect(path)
-        response = redirect("screening:campaign_invitation_question", token=token, code=inst.code)
-        response.set_cookie(
-            INVITE_COOKIE.format(code=inst.code),
-            draft.token,
-            max_age=7 * 24 * 3600,
-            path=path,
-            httponly=True,
-            samesite="Lax",
-            secure=settings.SESSION_COOKIE_SECURE,
-        )
-        return response
-    items = []
-    for code in invitation.campaign.instruments:
-        try:
-            inst = services.instrument(code)
-        except services.ScreeningError:
-            continue
-        cookie = request.COOKIES.get(INVITE_COOKIE.format(code=code))
-        resumable = campaigns.draft_for(invitation, cookie, code) is not None
-        items.append((inst, code in done, resumable))
-    return render(
-        request,
-        "screening/invitation.html",
-        {
-            "invitation": invitation,
-            "campaign": invitation.campaign,
-            "masked_name": campaigns.mask_name(invitation.person.name),
-            "items": items,
-            "all_done": bool(done) and not campaigns.left_to_answer(invitation),
-            "declined": request.method == "POST",
-            "local_hotline": core_services.local_hotline(invitation.area_code),
-        },
-    )
-
-
-def _question_page(request, inst, draft, items, error: str):
-    """One item of a draft, with its options and progress (the resident's and the invited)."""
-    index = min(draft.current_item, len(items) - 1)
-    item = items[index]
-    chosen = draft.answers.get(str(item.id))
-    return render(
-        request,
-        "screening/question.html",
-        {
-            "instrument": inst,
-            "item": item,
-            "text": services.item_text(item),
-            "options": [
-                (
-                    str(o[0]),
-                    services.option_label(o),
-                    chosen is not None and str(o[0]) == str(chosen),
-                )
-                for o in item.options
-            ],
-            "number": index + 1,
-            "count": len(items),
-            "percent": round(100 * index / len(items)),
-            "error": error,
-        },
-        status=400 if error else 200,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-def campaign_invitation_question(request, token, code):
-    invitation, page = _invitation_or_page(request, token)
-    if page is not None:
-        return page
-    inst = _instrument_or_404(code)
-    cookie = INVITE_COOKIE.format(code=inst.code)
-    draft = campaigns.draft_for(invitation, request.COOKIES.get(cookie), inst.code)
-    if draft is None:
-        return redirect("screening:campaign_invitation", token=token)
-    inst = services.instrument(draft.instrument, draft.version)
-    items = list(inst.items)
-    error = ""
-    if request.method == "POST":
-        here = reverse("screening:campaign_invitation_question", args=[token, inst.code])
-        if request.POST.get("back"):
-            services.step_back(draft)
-            return redirect(here)
-        try:
-            services.answer_item(draft, inst, request.POST.get("answer", ""))
-        except services.ScreeningError as exc:
-            error = exc.message
-        else:
-            if draft.current_item < len(items):
-                return redirect(here)
-            try:
-                assessment = campaigns.finish_invitation_draft(invitation, draft, inst)
-            except services.ScreeningError as exc:
-                messages.error(request, exc.message)
-                return redirect("screening:campaign_invitation", token=token)
-            seen = request.session.get(RESULTS_SESSION_KEY, [])
-            request.session[RESULTS_SESSION_KEY] = [*seen[-19:], assessment.pk]
-            left = len(campaigns.left_to_answer(invitation))
-            if left:
-                messages.info(
-                    request,
-                    _("本次筛查还有 %(n)s 份量表：请再次打开您的邀请链接继续作答。") % {"n": left},
-                )
-            response = redirect("screening:result", pk=assessment.pk)
-            response.delete_cookie(
-                cookie, path=reverse("screening:campaign_invitation", args=[token])
-            )
-            return response
-    return _question_page(request, inst, draft, items, error)
-
-
-# ---------------------------------------------------------------- bulk import
-
-
-def _save_upload(f) -> Path:
-    suffix = ".xlsx" if f.name.lower().endswith(".xlsx") else ".csv"
-    path = importer.import_dir() / f"{uuid.uuid4().hex}{suffix}"
-    with path.open("wb") as out:
-        for chunk in f.chunks():
-            out.write(chunk)
-    return path
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def import_start(request):
-    _staff(request.user)
-    form = ImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        path = _save_upload(d["file"])
-        job = ImportJob.objects.create(
-            instrument=d["instrument"],
-            file_name=d["file"].name[:255],
-            path=str(path),
-            site=d["site"],
-            created_by=request.user,
-        )
-        importer.start(job)
-        return redirect("screening:import_status", pk=job.pk)
-    jobs = ImportJob.objects.filter(created_by=request.user)[:20]
-    return render(
-        request,
-        "screening/import.html",
-        {"form": form, "jobs": jobs, "instruments": services.instruments()},
-    )
-
-
-@login_required
-def import_template(request, code):
-    _staff(request.user)
-    inst = _instrument_or_404(code)
-    response = HttpResponse(
-        importer.template_xlsx(inst),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = f'attachment; filename="import-{inst.code}.xlsx"'
-    return response
-
-
-def _job_or_404(request, pk) -> ImportJob:
-    job = ImportJob.objects.filter(pk=pk, created_by=request.user).first()
-    if job is None:
-        raise Http404
-    return job
-
-
-@login_required
-def import_status(request, pk):
-    _staff(request.user)
-    job = _job_or_404(request, pk)
-    template = (
-        "screening/_import_progress.html"
-        if request.headers.get("HX-Request")
-        else ("screening/import_status.html")
-    )
-    return render(request, template, {"job": job})
-
-
-@login_required
-def import_rejected(request, pk):
-    # the uploader, or an area admin above the uploader's areas; each download audited
-    job, content = files.rejected_for_download(request.user, pk)
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="rejected-{job.pk}.csv"'
-    return response

@@ -13,7 +13,7 @@ from django.utils import timezone
 from xinan.core import worker
 from xinan.core.models import AuditEntry, Job, OutboxEvent
 from xinan.people.models import Consent, PopulationTag
-from xinan.screening import campaigns, services
+from xinan.screening import campaign_report, campaigns, invitation_link, services
 from xinan.screening.models import (
     Assessment,
     AssessmentDraft,
@@ -52,10 +52,10 @@ def people(area, n, **kwargs):
 
 def answer_by_service(invitation, answers, code="PHQ-9"):
     inst = services.instrument(code)
-    draft = campaigns.start_invitation_draft(invitation, inst)
+    draft = invitation_link.start_invitation_draft(invitation, inst)
     for value in answers:
         services.answer_item(draft, inst, str(value))
-    return campaigns.finish_invitation_draft(invitation, draft, inst)
+    return invitation_link.finish_invitation_draft(invitation, draft, inst)
 
 
 def answer_by_link(client, invitation, answers, code="PHQ-9"):
@@ -594,7 +594,7 @@ def test_it_counts_invited_completed_positive_and_responders(areas, district_adm
         services.submit_assessment(
             instrument_code="PHQ-9", answers=answers, mode="self", actor=None, campaign=campaign
         )
-    rows, total = campaigns.campaign_rows(campaign, areas["district"])
+    rows, total = campaign_report.campaign_rows(campaign, areas["district"])
     by_area = {r.area.name if r.area else None: r for r in rows}
     a, b, elsewhere = by_area["华阳路街道"], by_area["新泾镇"], by_area[None]
     assert (a.invited, a.completed, a.positive, a.responded) == (8, 6, 3, 6)
@@ -615,7 +615,7 @@ def test_a_person_answering_by_link_and_shared_link_counts_once(areas, district_
         person=person_a,
         campaign=campaign,
     )
-    _rows, total = campaigns.campaign_rows(campaign, areas["district"])
+    _rows, total = campaign_report.campaign_rows(campaign, areas["district"])
     assert (total.invited, total.completed, total.responded) == (1, 1, 1)
 
 
@@ -668,7 +668,7 @@ def test_counts_leave_invitations_of_other_campaigns_alone(areas, district_admin
     second = make_campaign(areas["district"], district_admin, name="第二次")
     people(areas["grid_a"], 6)
     campaigns.issue_invitations(first, actor=district_admin)
-    _rows, total = campaigns.campaign_rows(second, areas["district"])
+    _rows, total = campaign_report.campaign_rows(second, areas["district"])
     assert total.invited == 0
     assert timezone.localdate() == TODAY
 

@@ -3,7 +3,7 @@ import datetime as dt
 import time_machine
 from django.urls import reverse
 
-from xinan.screening import campaigns, services
+from xinan.screening import campaigns, invitation_link, services
 from xinan.screening.models import Campaign
 from xinan.testing import factories
 
@@ -62,10 +62,10 @@ def test_it_counts_per_child_area_with_drill_down(client, district_admin, areas)
         for prefix, n, positive in (("310105001", 7, 6), ("310105102", 5, 0)):
             invitations = CampaignInvitation.objects.filter(area_code__startswith=prefix)
             for i, invitation in enumerate(invitations[:n]):
-                draft = campaigns.start_invitation_draft(invitation, inst)
+                draft = invitation_link.start_invitation_draft(invitation, inst)
                 for _item in range(9):
                     services.answer_item(draft, inst, "3" if i < positive else "0")
-                campaigns.finish_invitation_draft(invitation, draft, inst)
+                invitation_link.finish_invitation_draft(invitation, draft, inst)
     client.force_login(district_admin)
     page = client.get(reverse("screening:campaign", args=[campaign.pk])).content.decode()
     row_a = page[page.index("华阳路街道") :].split("</tr>")[0]

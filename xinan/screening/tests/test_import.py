@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from xinan.core.models import AuditEntry, OutboxEvent
-from xinan.screening import importer, services
+from xinan.screening import import_chunk, importer, services
 from xinan.screening.models import Assessment, ImportJob
 
 HEADER = ["身份证号", "姓名", "测评日期", "地点"] + [str(n) for n in range(1, 10)]
@@ -58,7 +58,7 @@ def test_it_imports_valid_rows_and_reports_the_rest_in_chinese(
     # One audit row per chunk and area, naming the job, the count and the first/last ids; the
     # assessments themselves record who entered them, how, where and when.
     assert not AuditEntry.objects.filter(action="screening.assessment.submit").exists()
-    (entry,) = AuditEntry.objects.filter(action=importer.CHUNK_ACTION)
+    (entry,) = AuditEntry.objects.filter(action=import_chunk.CHUNK_ACTION)
     assert (entry.actor, entry.object_type, entry.object_id) == (
         grid_worker,
         "screening.importjob",
@@ -156,7 +156,7 @@ def test_it_streams_the_file_chunk_by_chunk(grid_worker, person_a, tmp_path, mon
     assert services.previous_total(person_a, "PHQ-9") == 1
     # one audit row per chunk (3 + 3 + 3 + 1 rows), each naming its ids
     reasons = list(
-        AuditEntry.objects.filter(action=importer.CHUNK_ACTION)
+        AuditEntry.objects.filter(action=import_chunk.CHUNK_ACTION)
         .order_by("id")
         .values_list("reason", flat=True)
     )
@@ -245,13 +245,15 @@ def test_the_audit_log_shows_each_chunk_to_the_administrators_of_its_area(
     assert job.rows_imported == 3
     a1, b, a2 = Assessment.objects.order_by("id")
     assert (a1.person, b.person, a2.person) == (person_a, person_b, person_a)
-    rows = {e.area_code: e.reason for e in AuditEntry.objects.filter(action=importer.CHUNK_ACTION)}
+    rows = {
+        e.area_code: e.reason for e in AuditEntry.objects.filter(action=import_chunk.CHUNK_ACTION)
+    }
     assert rows == {
         person_a.home_area_id: f"导入 2 份测评，编号 {a1.pk}–{a2.pk}",
         person_b.home_area_id: f"导入 1 份测评，编号 {b.pk}–{b.pk}",
     }
     client.force_login(town_admin)
-    page = client.get(reverse("audit_log"), {"action": importer.CHUNK_ACTION}).content.decode()
+    page = client.get(reverse("audit_log"), {"action": import_chunk.CHUNK_ACTION}).content.decode()
     # The object by its Chinese label, its code kept in the cell's title.
     assert 'title="screening.importjob"' in page and f"#{job.pk}</td>" in page
     assert rows[person_a.home_area_id] in page and rows[person_b.home_area_id] not in page

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from xinan.core import jobs, worker
 from xinan.core.models import Delivery, Job, OutboxEvent
-from xinan.screening import files, importer, services
+from xinan.screening import files, import_chunk, importer, services
 from xinan.screening.models import Assessment, ImportJob
 
 HEADER = ["身份证号", "姓名", "测评日期", "地点"] + [str(n) for n in range(1, 10)]
@@ -39,7 +39,7 @@ def test_a_killed_import_resumes_after_its_last_committed_chunk(
         instrument="PHQ-9", file_name="ten.csv", path=str(path), created_by=grid_worker
     )
     importer.start(job)  # queued; SCREENING_IMPORT_INLINE is off here
-    real = importer._lookups
+    real = import_chunk._lookups
     calls = []
 
     def dies_in_the_third_chunk(*args):
@@ -49,7 +49,7 @@ def test_a_killed_import_resumes_after_its_last_committed_chunk(
         return real(*args)
 
     with (
-        mock.patch.object(importer, "_lookups", side_effect=dies_in_the_third_chunk),
+        mock.patch.object(import_chunk, "_lookups", side_effect=dies_in_the_third_chunk),
         contextlib.suppress(KeyboardInterrupt),
     ):
         jobs.run_next("doomed")
