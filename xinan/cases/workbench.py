@@ -26,7 +26,7 @@ def my_worklist(request) -> Section | None:
         return None
     now = timezone.now()
     end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=59)
-    tasks = services.worklist(user).select_related("person")
+    tasks = services.worklist_rows(user)
     overdue = first_rows(tasks.filter(due_at__lt=now), 10)
     today = first_rows(tasks.filter(due_at__gte=now, due_at__lte=end_of_today), 10)
     upcoming = first_rows(tasks.filter(due_at__gt=end_of_today), max(0, 10 - len(today)))
