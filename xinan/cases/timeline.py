@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinan.cases.services.care import instrument_label
+from xinan.cases.tables import pk_url
 from xinan.core import scope
 
 LIMIT = 500
@@ -17,17 +18,6 @@ LIMIT = 500
 @functools.cache
 def case_url(case_id: int) -> str:
     return reverse("cases:detail", args=[case_id])
-
-
-_MARK = 987654321
-
-
-@functools.cache
-def _pk_url(name: str):
-    """pk → URL for a route whose one argument is an integer, reversed once: a timeline links
-    hundreds of rows, and reversing each one was a tenth of the page."""
-    head, tail = reverse(name, args=[_MARK]).split(str(_MARK))
-    return lambda pk: f"{head}{pk}{tail}"
 
 
 def _labels(choices) -> dict[str, str]:
@@ -58,7 +48,7 @@ def _assessments(user, person, detail) -> list[Item]:
     )[:LIMIT]
     items = []
     label, points, positive_text = _("测评"), _("分"), " · " + _("阳性")
-    url = _pk_url("screening:assessment")
+    url = pk_url("screening:assessment")
     for pk, at, instrument, total, band, positive in rows:
         if detail >= scope.Detail.SCORES:
             text = f"{instrument.upper()} {total:g}{points} {band}" if total is not None else band
@@ -76,12 +66,11 @@ def _crisis(user, person, detail) -> list[Item]:
     items = []
     crisis_staff = "crisis_worker" in user.roles()
     levels, states = _labels(Level.choices), _labels(Status.choices)
+    alert_url, alert_label = pk_url("crisis:alert"), _("危机预警")
     alerts = Alert.objects.filter(person=person).values_list("pk", "raised_at", "level", "status")
     for pk, raised, level, state in alerts[:LIMIT]:
-        url = reverse("crisis:alert", args=[pk]) if crisis_staff else ""
-        items.append(
-            Item(raised, "alert", _("危机预警"), f"{levels[level]} · {states[state]}", url)
-        )
+        url = alert_url(pk) if crisis_staff else ""
+        items.append(Item(raised, "alert", alert_label, f"{levels[level]} · {states[state]}", url))
     topics, risks = _labels(CallTopic.choices), _labels(CallRisk.choices)
     calls = HotlineCall.objects.filter(person=person).values_list("received_at", "topic", "risk")
     # What a call was about (自杀自伤, say) is for those who see crisis details, as on the
@@ -141,7 +130,7 @@ def _loop(person, detail) -> list[Item]:
         text = f"{kinds[kind]} {minutes}{minutes_text}"
         items.append(Item(started, "session", session_label, text, url))
     directions, states = _labels(Direction.choices), _labels(ReferralStatus.choices)
-    referral_label, referral_url = _("转介"), _pk_url("cases:referral")
+    referral_label, referral_url = _("转介"), pk_url("cases:referral")
     referrals = Referral.objects.filter(person=person).values_list(
         "pk", "sent_at", "direction", "to_institution__name", "status"
     )[:LIMIT]

@@ -26,7 +26,7 @@ from xinan.cases.models import (
     TaskStatus,
 )
 from xinan.cases.services.cases import CASE_ROLES
-from xinan.cases.tables import table
+from xinan.cases.tables import table, task_links
 from xinan.core import audit, scope
 from xinan.core.decorators import role_required
 from xinan.core.lib import areacode
@@ -80,6 +80,7 @@ def worklist(request):
     )
     for task in t.page:
         task.when = _when(task, now)
+    task_links(t.page)
     return render(
         request,
         "cases/worklist.html",

@@ -5,6 +5,7 @@ import dataclasses
 import datetime as dt
 import time
 
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -59,16 +60,16 @@ def town_code(area_code: str) -> str:
 # The rules are read for every case opened from an event (hundreds of screenings a second at a
 # peak) and edited by hand in the admin a few times a year: each process keeps one copy. A save
 # or delete drops it at once in the process that made it; another process re-reads within
-# RULES_SECONDS. (A test's settings fixture changes settings, which drops it too, so no test
-# sees another's rules.)
-RULES_SECONDS = 60.0
+# CASES_RULES_CACHE_SECONDS. (A test's settings fixture changes settings, which drops it too,
+# so no test sees another's rules.)
 _rules: dict[str, tuple[float, list[TaskRule]]] = {}
 
 
 def active_rules(trigger: str) -> list[TaskRule]:
     """The active rules of `trigger`, in the rules' order."""
     cached = _rules.get("all")
-    if cached is None or time.monotonic() - cached[0] > RULES_SECONDS:
+    keep = float(getattr(settings, "CASES_RULES_CACHE_SECONDS", 60))
+    if cached is None or time.monotonic() - cached[0] > keep:
         cached = _rules["all"] = (time.monotonic(), list(TaskRule.objects.filter(active=True)))
     return [rule for rule in cached[1] if rule.trigger == trigger]
 
