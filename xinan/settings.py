@@ -162,6 +162,10 @@ BREAK_GLASS_HOURS = env_int("XINAN_BREAK_GLASS_HOURS", 4)
 # How long a process trusts a resolved API token (and its user's memberships) before asking
 # the database again: a revoked token or a changed membership takes effect within this time.
 API_TOKEN_CACHE_SECONDS = env_int("XINAN_API_TOKEN_CACHE_SECONDS", 30)
+# Cases (docs/cases.md): missed follow-ups that flag a case lost to follow-up, and how long a
+# process keeps its copy of the task rules (an admin edit reaches the other processes within).
+CASES_LOST_AFTER_MISSED = env_int("XINAN_CASES_LOST_AFTER_MISSED", 2)
+CASES_RULES_CACHE_SECONDS = env_int("XINAN_CASES_RULES_CACHE_SECONDS", 60)
 
 # Sensitive fields: Fernet keys (comma-separated, newest first, for rotation) and an HMAC key
 # for exact-match lookups of ID numbers and phones.

@@ -20,7 +20,9 @@ def _person(person_id):
     if not person_id:
         return None
     # scope: a consumer acts for the system on the person the event names, not for a user.
-    return Person.objects.filter(pk=person_id).first()
+    # Only what opening a case reads (the line from age and tags, the home area): the
+    # encrypted fields are not decrypted for it.
+    return Person.objects.filter(pk=person_id).only("id", "birth_date", "home_area_id").first()
 
 
 @consumer("assessment.scored", name="cases.open_from_positive_screen")

@@ -4,6 +4,7 @@ service, render. Referral pages are in views_referrals.py, figures in views_figu
 import datetime as dt
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,9 +26,10 @@ from xinan.cases.models import (
     TaskStatus,
 )
 from xinan.cases.services.cases import CASE_ROLES
-from xinan.cases.tables import table
+from xinan.cases.tables import table, task_links
 from xinan.core import audit, scope
 from xinan.core.decorators import role_required
+from xinan.core.lib import areacode
 
 audit.register_action("cases.person.reveal", gettext_lazy("查看完整联系方式"))
 
@@ -47,17 +49,18 @@ def _when(task: Task, now: dt.datetime) -> str:
 def worklist(request):
     """我的待办: overdue first, then due today, then upcoming; filter by kind and when."""
     now = timezone.now()
-    tasks = services.worklist(request.user).select_related("person", "case")
     kind, when = request.GET.get("kind", ""), request.GET.get("when", "")
+    narrow = Q()
     if kind in TaskKind.values:
-        tasks = tasks.filter(kind=kind)
+        narrow &= Q(kind=kind)
     end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=59)
     if when == "overdue":
-        tasks = tasks.filter(due_at__lt=now)
+        narrow &= Q(due_at__lt=now)
     elif when == "today":
-        tasks = tasks.filter(due_at__gte=now, due_at__lte=end_of_today)
+        narrow &= Q(due_at__gte=now, due_at__lte=end_of_today)
     elif when == "upcoming":
-        tasks = tasks.filter(due_at__gt=end_of_today)
+        narrow &= Q(due_at__gt=end_of_today)
+    tasks = services.worklist_rows(request.user).filter(narrow)
     t = table(
         request,
         tasks,
@@ -70,9 +73,14 @@ def worklist(request):
         ],
         default="due",
         filters=("kind", "when"),
+        count=False,  # the workbench shows the counts that matter (overdue, today)
+        ids=lambda order, start, stop: services.worklist_ids(
+            request.user, narrow, order, start, stop
+        ),
     )
     for task in t.page:
         task.when = _when(task, now)
+    task_links(t.page)
     return render(
         request,
         "cases/worklist.html",
@@ -149,9 +157,8 @@ def case_open(request, person_pk):
 def _candidates(case: Case) -> list[User]:
     """Workers whose scope reaches the person: those a case may be given to."""
     from xinan.accounts.models import Membership
-    from xinan.cases.services.cases import area_codes_above
 
-    codes = area_codes_above(case.person.home_area_id)
+    codes = areacode.ancestors(case.person.home_area_id)
     ids = (
         Membership.objects.filter(active=True, role__in=CASE_ROLES, area_id__in=codes)
         .values_list("user_id", flat=True)

@@ -40,6 +40,8 @@ from xinan.cases.services.tasks import (
     escalate_overdue,
     reassign_task,
     worklist,
+    worklist_ids,
+    worklist_rows,
 )
 
 __all__ = [
@@ -75,4 +77,6 @@ __all__ = [
     "score_series",
     "sent",
     "worklist",
+    "worklist_ids",
+    "worklist_rows",
 ]

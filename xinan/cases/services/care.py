@@ -248,13 +248,25 @@ def record_assessment(payload: dict) -> int:
         else timezone.now()
     )
     window = submitted + dt.timedelta(days=7)
+    # Nearly every assessment has no follow-up due: one indexed read (the person's) says so
+    # before any lock or savepoint is taken.
+    due = [
+        pk
+        for pk, name in FollowUp.objects.filter(
+            person_id=person_id, status=FollowUpStatus.SCHEDULED, due_at__lte=window
+        ).values_list("pk", "instrument")
+        if normalise(name) == instrument
+    ]
+    if not due:
+        return 0
     with transaction.atomic():
         if FollowUp.objects.filter(assessment_id=payload["assessment_id"]).exists():
             return 0
-        candidates = FollowUp.objects.select_for_update().filter(
-            person_id=person_id, status=FollowUpStatus.SCHEDULED, due_at__lte=window
+        match = (
+            FollowUp.objects.select_for_update()
+            .filter(pk__in=due, status=FollowUpStatus.SCHEDULED)
+            .first()
         )
-        match = next((f for f in candidates if normalise(f.instrument) == instrument), None)
         if match is None:
             return 0
         _complete(match, payload["assessment_id"], submitted)

@@ -26,6 +26,7 @@ from xinan.cases.models import (
     Trigger,
 )
 from xinan.core import audit, outbox, scope
+from xinan.core.lib import areacode
 
 for _code, _label in [
     ("cases.case.open", gettext_lazy("建立个案")),
@@ -83,24 +84,16 @@ def line_for(person) -> str:
     return ServiceLine.GENERAL
 
 
-def area_codes_above(code: str) -> list[str]:
-    """The codes of an area and every area above it (grid, village, town, district, city)."""
-    codes = [code] if code else []
-    for n, width in ((12, 12), (9, 12), (6, 12), (4, 12), (2, 12)):
-        if len(code) > n:
-            codes.append(code[:n].ljust(width, "0"))
-    return list(dict.fromkeys(codes))
-
-
 def pick_responsible(person, line: str):
     """The staff member nearest the person's home in the first role of the line that has one."""
     from xinan.accounts.models import Membership
 
     roles = LINE_ROLES.get(line, LINE_ROLES[ServiceLine.GENERAL])
-    codes = area_codes_above(person.home_area_id)
+    codes = areacode.ancestors(person.home_area_id)
     found = list(
         Membership.objects.filter(active=True, role__in=roles, area_id__in=codes)
         .select_related("user", "area")
+        .only("id", "role", "user__id", "area__code", "area__level")
         .order_by("id")
     )
     if not found:
@@ -163,7 +156,9 @@ def open_case(
     if source not in CaseSource.values:
         raise CaseError(_("个案来源无效"))
     now = _now(now)
-    with transaction.atomic():
+    # No savepoint of its own: a consumer calls this inside the worker's savepoint per event,
+    # a view inside its request; either rolls back all of it on an error.
+    with transaction.atomic(savepoint=False):
         if source_key:
             seen = CaseEvent.objects.filter(source_key=source_key).select_related("case").first()
             if seen is not None:
@@ -217,7 +212,7 @@ def _create(person, line, source, actor, responsible, priority, now) -> Case:
         priority=priority,
         area_code=person.home_area_id,
         responsible=responsible,
-        team_area_id=person.home_area_id[:9].ljust(12, "0") if person.home_area_id else None,
+        team_area_id=areacode.at_level(home, "town") if (home := person.home_area_id) else None,
         opened_at=now,
         opened_by=actor if getattr(actor, "is_authenticated", False) else None,
     )

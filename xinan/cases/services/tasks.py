@@ -3,9 +3,13 @@ missed."""
 
 import dataclasses
 import datetime as dt
+import time
 
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,6 +28,7 @@ from xinan.cases.models import (
 from xinan.cases.services.care import new_token
 from xinan.cases.services.cases import LINE_ROLES, CaseError, may_work_on, refuse
 from xinan.core import audit, outbox
+from xinan.core.lib import areacode
 
 for _code, _label in [
     ("cases.task.done", gettext_lazy("完成任务")),
@@ -48,7 +53,34 @@ RECEIVING_ROLE = {
 
 
 def town_code(area_code: str) -> str:
-    return area_code[:9].ljust(12, "0") if len(area_code) >= 9 else area_code
+    """The 12-digit code of the town an area lies in (the area itself above town level)."""
+    return areacode.at_level(area_code, "town") if len(area_code) >= 9 else area_code
+
+
+# The rules are read for every case opened from an event (hundreds of screenings a second at a
+# peak) and edited by hand in the admin a few times a year: each process keeps one copy. A save
+# or delete drops it at once in the process that made it; another process re-reads within
+# CASES_RULES_CACHE_SECONDS. (A test's settings fixture changes settings, which drops it too,
+# so no test sees another's rules.)
+_rules: dict[str, tuple[float, list[TaskRule]]] = {}
+
+
+def active_rules(trigger: str) -> list[TaskRule]:
+    """The active rules of `trigger`, in the rules' order."""
+    cached = _rules.get("all")
+    keep = float(getattr(settings, "CASES_RULES_CACHE_SECONDS", 60))
+    if cached is None or time.monotonic() - cached[0] > keep:
+        cached = _rules["all"] = (time.monotonic(), list(TaskRule.objects.filter(active=True)))
+    return [rule for rule in cached[1] if rule.trigger == trigger]
+
+
+def forget_rules(**_kwargs) -> None:
+    _rules.clear()
+
+
+post_save.connect(forget_rules, sender=TaskRule, dispatch_uid="cases.forget_rules.save")
+post_delete.connect(forget_rules, sender=TaskRule, dispatch_uid="cases.forget_rules.delete")
+setting_changed.connect(forget_rules, dispatch_uid="cases.forget_rules.settings")
 
 
 def _assignment(rule: TaskRule, case: Case, referral) -> dict:
@@ -71,7 +103,7 @@ def create_from_rules(
     """The tasks the active rules of `trigger` owe for this case (inside the caller's
     transaction). Follow-up rules also schedule the repeat assessment they stand for."""
     made = []
-    for rule in TaskRule.objects.filter(trigger=trigger, active=True):
+    for rule in active_rules(trigger):
         follow_up = None
         due = rule.due_from(start)
         if rule.kind == TaskKind.FOLLOW_UP:
@@ -124,28 +156,72 @@ def add_task(case: Case, *, actor, kind: str, title: str, due_at: dt.datetime) -
     return task
 
 
-def _mine_q(user) -> Q:
-    """Tasks addressed to the user, or to a role the user holds where the user holds it."""
-    q = Q(assignee=user)
+def _mine_branches(user) -> list[Q]:
+    """The ways a task reaches the user: addressed to them, or to a role they hold where
+    they hold it."""
+    branches = [Q(assignee=user)]
     for m in user.active_memberships():
         if m.area_id:
             # A code range instead of LIKE 'prefix%': an index range on both databases (area
-            # codes are digits, and ":" sorts right after "9").
-            # (A role task taken by a user loses its role, so no assignee test is needed and
-            # the role index alone answers the count and the order.)
-            q |= Q(
-                assignee_role=m.role,
-                assignee_area_code__gte=m.area.prefix,
-                assignee_area_code__lt=m.area.prefix + ":",
+            # codes are digits, and ":" sorts right after "9"). A role task taken by a user
+            # loses its role, so no assignee test is needed.
+            branches.append(
+                Q(
+                    assignee_role=m.role,
+                    assignee_area_code__gte=m.area.prefix,
+                    assignee_area_code__lt=m.area.prefix + ":",
+                )
             )
         elif m.institution_id:
-            q |= Q(assignee_role=m.role, assignee_institution_id=m.institution_id)
+            branches.append(Q(assignee_role=m.role, assignee_institution_id=m.institution_id))
+    return branches
+
+
+def _mine_q(user) -> Q:
+    q = Q()
+    for branch in _mine_branches(user):
+        q |= branch
     return q
 
 
 def worklist(user) -> QuerySet:
     """The user's open tasks, earliest due first."""
     return Task.objects.open().filter(_mine_q(user)).order_by("due_at", "id")
+
+
+def worklist_ids(user, narrow: Q, order: tuple[str, ...], start: int, stop: int) -> list[int]:
+    """The ids of the user's open tasks matching `narrow`, from `start` to `stop` in `order`
+    (fields, the last "pk" or "-pk", all one direction). One query per branch, each walking
+    its index in order (cases_task_user_idx, cases_task_role_due_idx) and stopping at `stop`,
+    merged here: one query with an OR over the branches makes the database sort every open
+    task of the list (20,000 for a town's counsellor) before it can return the first 25."""
+    fields = [f.lstrip("-") for f in order]
+    rows = set()
+    for branch in _mine_branches(user):
+        found = Task.objects.open().filter(branch, narrow).order_by(*order)
+        rows.update(found.values_list(*fields)[:stop])
+    ordered = sorted(rows, reverse=order[0].startswith("-"))
+    return [row[-1] for row in ordered[start:stop]]
+
+
+# What a worklist row shows (cases/_task_row.html): a list reads these columns only, so no
+# encrypted field of the person is decrypted and no case row is read for a link.
+ROW_FIELDS = (
+    "kind",
+    "title",
+    "due_at",
+    "status",
+    "case_id",
+    "referral_id",
+    "link",
+    "person__name",
+    "person__phone_masked",
+)
+
+
+def worklist_rows(user) -> QuerySet:
+    """`worklist` for showing: the row's columns and the person's name, nothing else."""
+    return worklist(user).select_related("person").only(*ROW_FIELDS)
 
 
 def may_work_task(user, task: Task) -> bool:

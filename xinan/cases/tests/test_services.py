@@ -153,11 +153,31 @@ def test_it_follows_up_a_closed_red_alert_within_24_hours(person_a, counsellor):
     assert abs((task.due_at - timezone.now()) - dt.timedelta(hours=24)) < dt.timedelta(minutes=1)
 
 
-def test_it_uses_rules_as_edited_in_admin(person_a, counsellor):
-    TaskRule.objects.filter(key="positive-screen-first-contact").update(due_days=1)
+def test_it_uses_rules_as_edited_in_admin(person_a, person_b, counsellor):
+    # The rules are read once per process; an edit saved (as the admin saves) drops that copy.
+    consumers.open_from_positive_screen(event("assessment.scored", scored(person_b, pk=102)))
+    rule = TaskRule.objects.get(key="positive-screen-first-contact")
+    rule.due_days = 1
+    rule.save()
     consumers.open_from_positive_screen(event("assessment.scored", scored(person_a)))
-    task = Task.objects.get()
+    task = Task.objects.get(person=person_a)
     assert task.due_at - timezone.now() < dt.timedelta(days=1, minutes=1)
+
+
+def test_a_consumer_costs_no_query_for_a_negative_screen(person_a, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        consumers.open_from_positive_screen(
+            event("assessment.scored", {**scored(person_a), "positive": False})
+        )
+
+
+def test_the_follow_up_consumer_costs_one_read_when_nothing_is_due(
+    person_a, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        consumers.complete_follow_up(
+            event("assessment.scored", {**scored(person_a), "positive": False})
+        )
 
 
 def test_it_counts_working_days_for_referral_answers():

@@ -230,3 +230,42 @@ def test_the_timeline_shows_a_call_s_topic_only_at_the_crisis_details_level(
 
     assert "自杀" not in call_text(grid_worker) and "高" in call_text(grid_worker)
     assert "自杀" in call_text(counsellor)
+
+
+def _tasks(person, n, *, start, **to):
+    return [
+        Task.objects.create(
+            person=person,
+            kind="other",
+            title=f"待办{start + i}",
+            due_at=timezone.now() + dt.timedelta(hours=start + i),
+            area_code=person.home_area_id,
+            **to,
+        )
+        for i in range(n)
+    ]
+
+
+def test_it_merges_the_worklist_branches_in_due_order(counsellor, person_a, person_b):
+    from django.db.models import Q
+
+    mine = _tasks(person_a, 3, start=0, assignee=counsellor)
+    role = _tasks(
+        person_a, 3, start=1, assignee_role="counsellor", assignee_area_code="310105001001001"
+    )
+    _tasks(person_b, 3, start=0, assignee_role="counsellor", assignee_area_code="310105102001001")
+    expected = list(services.worklist(counsellor).values_list("pk", flat=True))
+    assert len(expected) == 6  # the other town's tasks are not on the list
+    assert services.worklist_ids(counsellor, Q(), ("due_at", "pk"), 0, 6) == expected
+    assert services.worklist_ids(counsellor, Q(), ("due_at", "pk"), 2, 4) == expected[2:4]
+    assert services.worklist_ids(counsellor, Q(), ("-due_at", "-pk"), 0, 2) == expected[::-1][:2]
+    assert set(expected) == {t.pk for t in mine + role}
+
+
+def test_it_pages_a_long_worklist_without_counting_it(client, counsellor, person_a):
+    _tasks(person_a, 26, start=0, assignee=counsellor)
+    _r, html = page(client, counsellor, "/cases/")
+    assert "待办0<" in html and "待办24<" in html and "待办25<" not in html
+    assert "第 1 页" in html and "page=2" in html
+    _r, html = page(client, counsellor, "/cases/?page=2")
+    assert "待办25<" in html and "待办24<" not in html and "page=1" in html
