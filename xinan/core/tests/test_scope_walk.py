@@ -30,6 +30,11 @@ records of the other scope in `build(world)` (`world.add`, `world.secret`, `worl
 world already holds `person`, `staff`, `admin`, `crisis_worker`, `district`, `town`,
 `village`, `grid`, `institution`, and what the apps before yours added), and map each URL
 name to `Hidden(lambda w: {...kwargs...}, data=...)` or `Page(...)`. See CONTRIBUTING.md.
+
+The world is built once per module (the `world` fixture, in a transaction rolled back at the
+end) and each role walks in a savepoint inside it, so a `build` must not depend on a test's
+own fixtures (`settings`, `tmp_path`); it runs with the fast password hasher and
+SCREENING_IMPORT_INLINE on.
 """
 
 import datetime as dt
