@@ -96,10 +96,12 @@ def _write_mark(tables: set[str]) -> Any | None:
     connection.ensure_connection()
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:
+            # no count without track_counts (on by default): then no mark, every read fresh
             cursor.execute(
-                "SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(t)"
+                "SELECT CASE WHEN current_setting('track_counts')::boolean THEN"
+                " coalesce(sum(pg_stat_get_xact_tuples_inserted(t)"
                 " + pg_stat_get_xact_tuples_updated(t) + pg_stat_get_xact_tuples_deleted(t)), 0)"
-                " FROM unnest(%s::regclass[]) AS t",
+                " END FROM unnest(%s::regclass[]) AS t",
                 [sorted(tables)],
             )
             return cursor.fetchone()[0]
