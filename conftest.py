@@ -54,6 +54,45 @@ def redis_bus(settings):
 # -- end of redis marker ---------------------------------------------------------------------
 
 
+# -- flushing PostgreSQL by DELETE ---------------------------------------------------------------
+# A transactional test (transaction=True, every browser test) ends with Django's flush, which on
+# PostgreSQL is one TRUNCATE of every table: about 3 s for our ~80 tables, because TRUNCATE makes
+# new files for each table and index, against about 10 ms for a DELETE of each (the few rows a
+# test leaves). With ~80 such tests that was a third of the PostgreSQL pass. The DELETEs run in
+# the flush's one transaction, where Django's deferred foreign keys let any order pass; a flush
+# that resets sequences or cascades keeps Django's TRUNCATE. docs/decisions/0002-test-flush.md;
+# xinan/core/tests/test_flush_by_delete.py checks it empties every table as TRUNCATE does.
+
+
+def _flush_by_delete(original):
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade or not tables:
+            return original(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        return [f"DELETE FROM {self.quote_name(table)};" for table in tables]  # noqa: S608
+
+    sql_flush.truncating = original
+    return sql_flush
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_flush_by_delete():
+    try:
+        from django.db.backends.postgresql.operations import DatabaseOperations
+    except ImportError:  # no psycopg: no PostgreSQL run
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            DatabaseOperations, "sql_flush", _flush_by_delete(DatabaseOperations.sql_flush)
+        )
+        yield
+
+
+# -- end of flushing ------------------------------------------------------------------------------
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

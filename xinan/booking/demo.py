@@ -12,6 +12,7 @@ from django.utils import timezone
 from xinan.accounts.models import User, phone_lookup_hash
 from xinan.booking import services, vouchers
 from xinan.booking.models import Appointment, Availability, Status, VoucherBudget, VoucherRule
+from xinan.core.lib import areacode
 from xinan.core.models import Area
 from xinan.network.models import ServiceSite, SiteType
 from xinan.people.models import Person
@@ -57,7 +58,9 @@ def build_sessions(rng: random.Random, counsellor, station) -> int:
     booked through the service like any resident's booking."""
     if Appointment.objects.filter(counsellor=counsellor).exists():
         return 0
-    people = list(Person.objects.filter(home_area__code__startswith=TOWN[:9])[:80])
+    people = list(
+        Person.objects.filter(home_area__code__startswith=areacode.prefix(TOWN, "town"))[:80]
+    )
     if not people:
         return 0
     today = timezone.localdate()

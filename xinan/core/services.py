@@ -56,7 +56,7 @@ def code_problem(code: str, level: AreaLevel) -> str | None:
             "level": level.label,
             "start": significant,
         }
-    own = code[LEVEL_PREFIX_LENGTH.get(LEVEL_PARENT.get(level), 2) : significant]
+    own = areacode.segment(code, level)
     if level != AreaLevel.CITY and set(own) == {"0"}:
         return _("代码中本级段全为0，不是%(level)s代码") % {"level": level.label}
     return None
@@ -73,7 +73,7 @@ def parent_candidates(code: str, level: AreaLevel) -> list[str]:
         return []
     nearest = areacode.at_level(code, parent_level)
     if parent_level == AreaLevel.CITY:
-        return [nearest, areacode.pad(code[: areacode.PROVINCE_PREFIX_LENGTH])]
+        return [nearest, areacode.province_code(code)]
     return [nearest]
 
 

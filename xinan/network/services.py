@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinan.core import audit
+from xinan.core.lib import areacode
 from xinan.core.models import Area, AreaLevel
 from xinan.network.models import (
     OpeningHours,
@@ -324,7 +325,7 @@ def sites_near_home(area_code: str, limit: int = 10) -> list[ServiceSite]:
     """What the result page and resident home list: sites nearest the home in the area tree."""
     if not area_code:
         return []
-    hits = find_sites(prefix=area_code[:6], home=area_code, limit=limit)
+    hits = find_sites(prefix=areacode.prefix(area_code, "district"), home=area_code, limit=limit)
     for h in hits:
         h.site.open_now = h.open_now
     return [h.site for h in hits]
@@ -361,7 +362,7 @@ def coverage(prefix: str, *, site_type: str = SiteType.VILLAGE_ROOM) -> list[Cov
         .values_list("code", flat=True)
     )
     covered_codes = {
-        code[:12]
+        areacode.at_level(code, "village")
         for code in ServiceSite.objects.active()
         .within(prefix)
         .filter(site_type=site_type)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinan.core import audit
+from xinan.core.lib import areacode
 from xinan.network.models import (
     Enrolment,
     Professional,
@@ -131,7 +132,7 @@ def person_times(prefix: str, *, start: dt.date, end: dt.date) -> dict:
     by_town, by_kind, by_month = Counter(), Counter(), Counter()
     hours = Decimal(0)
     for area_code, kind, starts_at, h in rows:
-        by_town[area_code[:9]] += 1
+        by_town[areacode.prefix(area_code, "town")] += 1
         by_kind[kind] += 1
         by_month[timezone.localtime(starts_at).strftime("%Y-%m")] += 1
         hours += h

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xinan.core.decorators import role_required
+from xinan.core.lib import areacode
 from xinan.network import access, services
 from xinan.network.forms import ClosureForm, FinderForm, SiteForm
 from xinan.network.models import ServiceSite
@@ -37,7 +38,7 @@ def finder(request):
             limit=30,
         )
     elif not request.GET:
-        hits = services.find_sites(home=home, prefix=home[:6], limit=30)
+        hits = services.find_sites(home=home, prefix=areacode.prefix(home, "district"), limit=30)
     return render(request, "network/finder.html", {"form": form, "hits": hits, "located": located})
 
 

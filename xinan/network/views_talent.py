@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from xinan.core import audit
 from xinan.core.decorators import role_required
+from xinan.core.lib import areacode
 from xinan.network import access, talent, trainings
 from xinan.network.forms import CertificateForm, CourseForm, ProfessionalForm, SessionForm
 from xinan.network.models import (
@@ -151,7 +152,9 @@ def course_detail(request, pk):
     course = get_object_or_404(
         access.managed(request.user, Course.objects.all(), "area__code"), pk=pk
     )
-    sites = ServiceSite.objects.active().filter(area__code__startswith=course.area.prefix[:6])
+    sites = ServiceSite.objects.active().filter(
+        area__code__startswith=areacode.ancestor_prefix(course.area.code, "district")
+    )
     form = SessionForm(request.POST or None, instance=TrainingSession(course=course), sites=sites)
     if request.method == "POST" and form.is_valid():
         try:

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from xinan.accounts.models import Membership, Role, User, phone_lookup_hash, resident_username
 from xinan.core import services as core_services
-from xinan.core.lib import crypto, idnumber
+from xinan.core.lib import areacode, crypto, idnumber
 from xinan.core.lib import phone as phone_lib
 from xinan.core.models import Area, AreaLevel, Institution, InstitutionKind
 from xinan.people.models import Person, PopulationTag
@@ -87,7 +87,7 @@ def build_areas(rng: random.Random) -> list[Area]:
         count = rng.randint(6, 10)
         places = rng.sample(PLACES, count)
         for n in range(1, count + 1):
-            code = town.code[:9] + f"{n:03d}"
+            code = areacode.child(town.code, "town", n)
             village, _ = Area.objects.get_or_create(
                 code=code,
                 defaults={
@@ -98,7 +98,7 @@ def build_areas(rng: random.Random) -> list[Area]:
             )
             for g in range(1, 4):
                 grid, _ = Area.objects.get_or_create(
-                    code=code + f"{g:03d}",
+                    code=areacode.child(code, "village", g),
                     defaults={
                         "name": f"{village.name}第{g}网格",
                         "level": AreaLevel.GRID,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from xinan.accounts.models import Membership, Role, User
+from xinan.core.lib import areacode
 from xinan.core.models import Area, Institution, InstitutionKind
 from xinan.people.models import Person
 from xinan.smd import rules, services
@@ -153,12 +154,15 @@ def build_demo(*, seed: int, stdout) -> None:
     )
     chosen = [p for p in people if rng.random() < RATE and (p.age or 30) >= 15]
     if doctor_chc is not None:  # a small demo still gives the demo doctor a day's work
-        town = doctor_chc.area_id[:9]
+        town = areacode.prefix(doctor_chc.area_id, "town")
         have = sum(1 for p in chosen if p.home_area_id.startswith(town))
         spare = [p for p in people if p.home_area_id.startswith(town) and p not in chosen
                  and (p.age or 30) >= 15]  # fmt: skip
         chosen += spare[: max(0, len(FORCED) - have)]
-    chcs = {i.area_id[:9]: i for i in Institution.objects.filter(kind=InstitutionKind.CHC)}
+    chcs = {
+        areacode.prefix(i.area_id, "town"): i
+        for i in Institution.objects.filter(kind=InstitutionKind.CHC)
+    }
     rule_rows = services.active_rules()
     cadences = services.cadences()
     forced = list(FORCED)
@@ -167,7 +171,7 @@ def build_demo(*, seed: int, stdout) -> None:
         for person in chosen:
             code, icd, _w = rng.choices(DISORDERS, weights=[d[2] for d in DISORDERS])[0]
             registered = today - dt.timedelta(days=rng.randint(200, 3650))
-            chc = chcs.get(person.home_area_id[:9])
+            chc = chcs.get(areacode.prefix(person.home_area_id, "town"))
             mine = doctor_chc is not None and chc == doctor_chc
             profile = forced.pop(0) if mine and forced else rng.choices(
                 [p for p, _ in PROFILES], weights=[w for _, w in PROFILES])[0]  # fmt: skip
@@ -249,7 +253,10 @@ def _emergencies_and_reports(histories, doctor, doctor_chc, rng) -> None:
         return
     registered = {p.person_id for p, _ in histories}
     candidates = list(
-        Person.objects.filter(home_area__code__startswith=doctor_chc.area_id[:9], user__isnull=True)
+        Person.objects.filter(
+            home_area__code__startswith=areacode.prefix(doctor_chc.area_id, "town"),
+            user__isnull=True,
+        )
         .exclude(pk__in=registered)
         .order_by("pk")[:40]
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinan.core import audit, scope
+from xinan.core.lib import areacode
 from xinan.core.models import Area
 from xinan.smd import indicators as ind
 from xinan.smd import visibility
@@ -33,7 +34,7 @@ def _params(request):
     start = data.get("start") or dt.date(end.year, 1, 1)
     if start > end:
         start, end = end, start
-    code = data.get("area") or prefixes[0].ljust(12, "0")
+    code = data.get("area") or areacode.pad(prefixes[0])
     try:
         area = Area.objects.get(code=code)
     except Area.DoesNotExist:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xinan.core import audit, scope
-from xinan.core.lib import crypto, idnumber
+from xinan.core.lib import areacode, crypto, idnumber
 from xinan.core.models import Institution
 from xinan.smd import forms, services, visibility
 from xinan.smd.models import (
@@ -420,7 +420,7 @@ def emergency_complete(request, pk):
 def transfer(request, pk):
     patient = visibility.get_patient(request.user, pk)
     form = forms.TransferForm(request.POST or None)
-    district = patient.person.home_area_id[:6]
+    district = areacode.prefix(patient.person.home_area_id, "district")
     form.fields["to_area"].queryset = form.fields["to_area"].queryset.filter(
         code__startswith=district
     )

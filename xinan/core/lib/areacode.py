@@ -32,6 +32,13 @@ def prefix(code: str, level: str) -> str:
     return code[: LEVEL_PREFIX_LENGTH[level]]
 
 
+def ancestor_prefix(code: str, level: str) -> str:
+    """The prefix of the area's ancestor at `level`, or the area's own prefix where it lies
+    above `level`: ("310105001001", "district") → "310105"; ("310000000000", "district") →
+    "31" (a city-wide course reaches the whole city)."""
+    return significant(code)[: LEVEL_PREFIX_LENGTH[level]]
+
+
 def significant(code: str) -> str:
     """The significant digits of a code whose level is not known: down to its deepest segment
     that is not all zeros (310105010000 → "310105010", not "31010501"); a grid code whole."""
@@ -47,6 +54,35 @@ def at_level(code: str, level: str) -> str:
     """The 12-digit code of the ancestor (or the area itself) at `level`:
     at_level("310105001001", "town") → "310105001000"."""
     return pad(code[: LEVEL_PREFIX_LENGTH[level]])
+
+
+def province_code(code: str) -> str:
+    """The 12-digit code of the area's province (or municipality): 310105001001 → 310000000000."""
+    return pad(code[:PROVINCE_PREFIX_LENGTH])
+
+
+def segment(code: str, level: str) -> str:
+    """The digits an area of `level` adds to its parent's prefix: ("310105001000", "town") →
+    "001"; a city's own two digits (a municipality's "00")."""
+    own = LEVEL_PREFIX_LENGTH[level]
+    parent = max(
+        (n for n in LEVEL_PREFIX_LENGTH.values() if n < own), default=PROVINCE_PREFIX_LENGTH
+    )
+    return code[parent:own]
+
+
+def child(code: str, level: str, n: int) -> str:
+    """The code of the n-th child (from 1) of an area of `level`: its next segment set to n,
+    zero-padded: ("310105001000", "town", 7) → "310105001007"; a village's grids get 15 digits.
+    """
+    own = LEVEL_PREFIX_LENGTH[level]
+    below = min((m for m in LEVEL_PREFIX_LENGTH.values() if m > own), default=None)
+    if below is None or level == "city":
+        raise ValueError(f"no child codes below {level} here")
+    width = below - own
+    if not 0 < n < 10**width:
+        raise ValueError(f"child number {n} does not fit {width} digits")
+    return pad(code[:own] + f"{n:0{width}d}")
 
 
 def ancestors(code: str) -> list[str]:
@@ -70,7 +106,7 @@ def lineage(code: str, level: str) -> list[str]:
     own = len(prefix(code, level))
     codes = [pad(code[:n]) for n in LEVEL_PREFIX_LENGTH.values() if n < own]
     if level != "city":
-        codes.insert(0, pad(code[:PROVINCE_PREFIX_LENGTH]))
+        codes.insert(0, province_code(code))
     return codes
 
 

@@ -77,3 +77,40 @@ def test_a_search_by_area_keeps_a_town_ending_in_zero_apart_from_its_neighbours(
     )
     found = services.search(admin, area_code="310105010000")
     assert [p.name for p in found] == ["甲"]
+
+
+@pytest.mark.parametrize(
+    ("code", "level", "expected"),
+    [
+        ("310105001001002", "district", "310105"),
+        ("310105001001", "town", "310105001"),
+        ("310105001000", "district", "310105"),
+        ("310000000000", "district", "31"),  # a municipality-wide area reaches all of itself
+        ("320500000000", "town", "3205"),
+    ],
+)
+def test_it_gives_the_prefix_of_an_ancestor_or_of_an_area_above(code, level, expected):
+    assert areacode.ancestor_prefix(code, level) == expected
+
+
+def test_it_cuts_a_level_s_own_segment_and_the_province():
+    assert areacode.segment("310105001000", "town") == "001"
+    assert areacode.segment("310105001001", "village") == "001"
+    assert areacode.segment("310105000000", "district") == "05"
+    assert areacode.segment("310000000000", "city") == "00"  # a municipality's city digits
+    assert areacode.segment("310105001001002", "grid") == "002"
+    assert areacode.province_code("310105001001002") == "310000000000"
+
+
+def test_it_numbers_an_area_s_children():
+    assert areacode.child("310105001000", "town", 7) == "310105001007"
+    assert areacode.child("310105000000", "district", 12) == "310105012000"
+    assert areacode.child("310105001007", "village", 3) == "310105001007003"
+    for code, level, n in [
+        ("310105001000", "town", 0),
+        ("310105001000", "town", 1000),
+        ("310105001007003", "grid", 1),
+        ("310000000000", "city", 1),
+    ]:
+        with pytest.raises(ValueError):
+            areacode.child(code, level, n)

@@ -30,6 +30,11 @@ records of the other scope in `build(world)` (`world.add`, `world.secret`, `worl
 world already holds `person`, `staff`, `admin`, `crisis_worker`, `district`, `town`,
 `village`, `grid`, `institution`, and what the apps before yours added), and map each URL
 name to `Hidden(lambda w: {...kwargs...}, data=...)` or `Page(...)`. See CONTRIBUTING.md.
+
+The world is built once per module (the `world` fixture, in a transaction rolled back at the
+end) and each role walks in a savepoint inside it, so a `build` must not depend on a test's
+own fixtures (`settings`, `tmp_path`); it runs with the fast password hasher and
+SCREENING_IMPORT_INLINE on.
 """
 
 import datetime as dt
@@ -38,6 +43,8 @@ import json
 import pytest
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -238,21 +245,36 @@ class Walker:
                     self.fail(name, method, url, f"changed {', '.join(changed)}")
 
 
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """The other scope, built once for the module's dozen walks, inside a transaction rolled
+    back after the last. Each test runs in a savepoint within it (pytest-django's `db`), so
+    what one role's walk wrote is undone before the next role walks."""
+    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=fast, SCREENING_IMPORT_INLINE=True),
+        transaction.atomic(),
+    ):
+        built = walk.build_world()
+        yield built
+        transaction.set_rollback(True)
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_no_role_reaches_another_scope_through_any_url(client, areas, role, settings):
+def test_no_role_reaches_another_scope_through_any_url(client, world, areas, role, settings):
     settings.SCREENING_IMPORT_INLINE = True
-    world = walk.build_world()
     user = make_user(role, areas)
     walker = Walker(client, role, user, world)
     walker.login()
     targets = walk.registry()
-    start = world.snapshot()
+    start = world.snapshot(fresh=True)
     for name, pattern in walk.url_names().items():
         target = walk.target_for(name, targets)
         if target is None or target.skip:
             continue  # test_every_url_pattern_is_walked reports it
         walker.walk(name, pattern, target)
-    end = world.snapshot()
+    end = world.snapshot(fresh=True)
     changed = [label for label in start if start[label] != end[label]]
     if changed and role != "sysadmin":  # the one role a POST may let change areas there
         walker.failures.append(f"{role}: the walk as a whole changed {', '.join(changed)}")
@@ -274,10 +296,9 @@ def test_every_url_pattern_is_walked():
     assert not stale, f"registered in a scope_walk.py but no such URL name: {stale}"
 
 
-def test_the_world_is_out_of_every_walker_s_scope(areas, db):
+def test_the_world_is_out_of_every_walker_s_scope(world, areas):
     from xinan.core import scope
 
-    world = walk.build_world()
     for role in ROLES:
         user = make_user(role, areas)
         if user is None:
@@ -287,3 +308,30 @@ def test_the_world_is_out_of_every_walker_s_scope(areas, db):
     assert {"person", "assessment", "alert", "call", "grant", "campaign", "town"} <= set(
         world.objects
     )
+
+
+@pytest.mark.parametrize("how", ["orm", "raw sql", "delete", "insert"])
+def test_a_snapshot_sees_every_write_to_a_watched_table(areas, how):
+    """The walk's snapshot is read again only when the database counts a write to a watched
+    table (World.snapshot); a write of any kind must count."""
+    from django.db import connection
+
+    from xinan.core.models import Area
+
+    world = walk.World()
+    world.watch("areas", Area.objects.filter(code__startswith="310105"))
+    first = world.snapshot()
+    assert world.snapshot() is first  # nothing written: not read again
+    factories.UserFactory(username="unwatched_write")  # another table: the rows are unchanged
+    assert world.snapshot() == first
+    town = areas["town_a"]
+    if how == "orm":
+        Area.objects.filter(pk=town.pk).update(name="改名")
+    elif how == "raw sql":
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE core_area SET name = %s WHERE code = %s", ["改名", town.code])
+    elif how == "delete":
+        Area.objects.filter(pk=areas["grid_a"].pk).delete()
+    else:
+        factories.area("310105001009", "新村", "village", town)
+    assert world.snapshot() != first
