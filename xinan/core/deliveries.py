@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy
 
 from xinan.core import audit, bus, events
@@ -152,6 +153,16 @@ def _payload(value) -> dict:
     return json.loads(value) if isinstance(value, str | bytes) else (value or {})
 
 
+def _when(value) -> dt.datetime | None:
+    # SQLite hands the timestamp over naive or as text (UTC, as Django wrote it); PostgreSQL's
+    # driver as an aware datetime.
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
 def load_events(ids) -> dict[int, events.Event]:
     qn = connection.ops.quote_name
     ids = sorted(set(ids))
@@ -162,7 +173,7 @@ def load_events(ids) -> dict[int, events.Event]:
         ids,
     )
     return {
-        pk: events.Event(id=pk, topic=topic, payload=_payload(payload), created_at=created)
+        pk: events.Event(id=pk, topic=topic, payload=_payload(payload), created_at=_when(created))
         for pk, topic, payload, created in rows
     }
 

@@ -206,6 +206,9 @@ def test_bulk_events_are_the_same_json_as_single_ones(db):
         single = outbox.emit_event(Ping(5))
     found = worker.load_events([bulk, single])
     assert found[bulk].payload == found[single].payload == {"n": 5}
+    # the commit time as a datetime on both databases (a consumer's lag is now − created_at)
+    for event in found.values():
+        assert abs(timezone.now() - event.created_at) < dt.timedelta(minutes=1)
 
 
 # -- sweeps ------------------------------------------------------------------------------------
