@@ -64,7 +64,13 @@ def section(results: list[dict]) -> str:
                 f"- {NAMES[r['database']]}, the import meanwhile: {imp['import_rows']:,} rows "
                 f"in {imp['import_seconds']} s (a job on a worker's jobs lane), its "
                 f"{imp['bulk_alerts']:,} alerts raised from the bulk lane behind the live ones; "
-                f"{imp['n']} live alerts were submitted while it ran (two threads)."
+                f"{imp['n']} live alerts were submitted while it ran (two threads)"
+                + (
+                    f", and {imp['refused']} live submissions were refused by the database "
+                    '("database is locked" after the 20 s timeout).'
+                    if imp.get("refused")
+                    else "."
+                )
             )
     lags = [r for r in results if r.get("lag")]
     if lags:
