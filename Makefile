@@ -54,8 +54,7 @@ bench: setup
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) -m bench.run
 	$(PY) -m bench.crisis_latency
-	dropdb -h 127.0.0.1 -U postgres --if-exists xinan_bench_worker; createdb -h 127.0.0.1 -U postgres xinan_bench_worker
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/xinan_bench_worker $(PY) -m bench.worker_bench --report
+	$(PY) -m bench.worker_bench --report
 	$(PY) -m bench.booking
 	$(PY) -m bench.cases_loop
 

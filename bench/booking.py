@@ -19,7 +19,6 @@ import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,6 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.children import fresh_postgres, run_child
 from bench.doc import write_part
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -302,30 +302,6 @@ def child() -> None:
     print(json.dumps(result))
 
 
-def _run(database_url: str | None) -> dict:
-    env = dict(os.environ)
-    env.pop("DATABASE_URL", None)
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    out = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "bench.booking", "--child"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _fresh_postgres() -> str:
-    base = os.environ.get("XINAN_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-    for cmd in (["dropdb", "--if-exists"], ["createdb"]):
-        subprocess.run([*cmd, "-h", "127.0.0.1", "-U", "postgres", PG_DB], check=True)  # noqa: S603
-    return f"{base}/{PG_DB}"
-
-
 B_COLUMNS = [
     "database",
     "attempts",
@@ -450,7 +426,7 @@ def main() -> None:
     if "--child" in sys.argv:
         child()
         return
-    results = [_run(None), _run(_fresh_postgres())]
+    results = [run_child("bench.booking", None), run_child("bench.booking", fresh_postgres(PG_DB))]
     write_part(MARK, section(results))
     print(section(results))
 

@@ -198,10 +198,12 @@ CRISIS_ACK_MINUTES = {
 }
 CRISIS_POLL_SECONDS = float(env_str("XINAN_CRISIS_POLL_SECONDS", "0.1"))
 
-# The worker (xinan/core/worker.py): leases a dead worker's items are taken over after, the
-# heartbeat that renews them, how often idle lanes poll beside the bus.
+# The worker (xinan/core/worker.py): leases a dead worker's items are taken over after (the
+# critical lane's shorter, so a dead worker's crisis alerts wait less), the heartbeat that
+# renews them (well within the shorter lease), how often idle lanes poll beside the bus.
 WORKER_LEASE_SECONDS = float(env_str("XINAN_WORKER_LEASE_SECONDS", "5"))
-WORKER_HEARTBEAT_SECONDS = float(env_str("XINAN_WORKER_HEARTBEAT_SECONDS", "1"))
+WORKER_CRITICAL_LEASE_SECONDS = float(env_str("XINAN_WORKER_CRITICAL_LEASE_SECONDS", "1.5"))
+WORKER_HEARTBEAT_SECONDS = float(env_str("XINAN_WORKER_HEARTBEAT_SECONDS", "0.5"))
 WORKER_POLL_SECONDS = float(env_str("XINAN_WORKER_POLL_SECONDS", "0.5"))
 # Durable jobs through django.tasks, stored in the database and run by the worker's jobs lane.
 TASKS = {"default": {"BACKEND": "xinan.core.jobs.DatabaseBackend"}}

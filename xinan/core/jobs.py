@@ -39,6 +39,7 @@ from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
 from xinan.core import bus
+from xinan.core.leases import lease_seconds
 from xinan.core.lib import fastsql
 from xinan.core.models import Job
 
@@ -178,8 +179,6 @@ def _claim_sql() -> str:
 
 def claim(worker: str, now: dt.datetime | None = None) -> Job | None:
     """Lease the next job that is ready, or whose worker's lease ran out."""
-    from xinan.core.worker import lease_seconds
-
     now = now or timezone.now()
     db = connection.ops.adapt_datetimefield_value
     until = now + dt.timedelta(seconds=lease_seconds())

@@ -10,12 +10,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from xinan.core import events, outbox, schedule, worker
+from xinan.core import audit, events, outbox, schedule, worker
 from xinan.core.models import AuditEntry, Delivery, SweepRun
 
 TOPIC = "test.worker.ping"
-seen: dict[str, list[int]] = {"good": [], "flaky": [], "critical": []}
 broken: set[int] = set()
+calls: list[tuple[str, int]] = []  # every call, committed or not
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,28 +24,52 @@ class Ping:
     n: int
 
 
+def _note(kind: str, event: events.Event) -> None:
+    # An effect in the database, as a consumer's would be: what a rolled-back attempt wrote
+    # is gone, so `seen` shows what was processed, once or more.
+    calls.append((kind, event.data(Ping).n))
+    audit.record(f"test.worker.{kind}", actor=None, object_type="t", object_id=event.data(Ping).n)
+
+
 @events.consumer(TOPIC, name="test.good")
 def good(event: events.Event) -> None:
-    seen["good"].append(event.data(Ping).n)
+    _note("good", event)
 
 
 @events.consumer(TOPIC, name="test.flaky")
 def flaky(event: events.Event) -> None:
     if event.data(Ping).n in broken:
         raise ValueError(f"cannot take {event.data(Ping).n}")
-    seen["flaky"].append(event.data(Ping).n)
+    _note("flaky", event)
 
 
 @events.consumer(TOPIC, name="test.critical", lane="critical")
 def critical(event: events.Event) -> None:
-    seen["critical"].append(event.data(Ping).n)
+    _note("critical", event)
+
+
+class Seen:
+    """What each test consumer processed (committed), in order."""
+
+    def __getitem__(self, kind: str) -> list[int]:
+        return [
+            int(x)
+            for x in AuditEntry.objects.filter(action=f"test.worker.{kind}")
+            .order_by("pk")
+            .values_list("object_id", flat=True)
+        ]
+
+    def all(self) -> dict[str, list[int]]:
+        return {k: self[k] for k in ("good", "flaky", "critical")}
+
+
+seen = Seen()
 
 
 @pytest.fixture(autouse=True)
 def _clean():
-    for v in seen.values():
-        v.clear()
     broken.clear()
+    calls.clear()
 
 
 def ping(*ns: int) -> None:
@@ -72,7 +96,7 @@ def test_each_event_reaches_each_consumer_once_in_its_lane(db):
     assert seen["critical"] == [1, 2, 3]
     drain("default")
     drain("critical")
-    assert seen == {"good": [1, 2, 3], "flaky": [1, 2, 3], "critical": [1, 2, 3]}
+    assert seen.all() == {"good": [1, 2, 3], "flaky": [1, 2, 3], "critical": [1, 2, 3]}
     assert not Delivery.objects.exists()
 
 
@@ -86,6 +110,54 @@ def test_a_failing_consumer_is_parked_with_its_error_and_blocks_nobody(db):
     parked = Delivery.objects.get(lane="default")
     assert (parked.consumer, parked.state, parked.attempts) == ("test.flaky", "parked", 10)
     assert "cannot take 2" in parked.last_error
+
+
+def test_a_pass_that_fails_runs_again_one_by_one_and_commits_the_good_events_once(db):
+    """A pass runs its events without a savepoint each; when one raises, the transaction rolls
+    back and those events run again each in its own savepoint: the good ones commit once, the
+    bad one is retried with back-off and parked in the end, and nobody else waits for it."""
+    broken.add(2)
+    ping(1, 2, 3, 4, 5)
+    result = worker.deliver("default", "w")
+    assert result.fallbacks == 1 and (result.processed, result.failed) == (9, 1)
+    assert seen["good"] == [1, 2, 3, 4, 5] and seen["flaky"] == [1, 3, 4, 5]
+    assert calls.count(("good", 1)) == 2  # run, rolled back, run again: committed once
+    left = Delivery.objects.get(lane="default")
+    assert (left.consumer, left.attempts, left.leased_by) == ("test.flaky", 1, "")
+    for minute in range(0, 60, 5):
+        with time_machine.travel(timezone.now() + dt.timedelta(minutes=minute), tick=False):
+            drain("default")
+    parked = Delivery.objects.get(lane="default")
+    assert (parked.state, parked.attempts) == ("parked", worker.MAX_ATTEMPTS)
+    assert seen["good"] == [1, 2, 3, 4, 5] and seen["flaky"] == [1, 3, 4, 5]
+
+
+def test_a_pass_runs_its_events_without_a_savepoint_each(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ping(*range(50))
+    with CaptureQueriesContext(connection) as queries:
+        result = worker.deliver("default", "w")
+    assert result.processed == 100 and result.fallbacks == 0
+    savepoints = [q for q in queries if q["sql"].upper().startswith("SAVEPOINT")]
+    assert len(savepoints) < 25  # one per transaction (the test's own atomic), not per event
+
+
+def test_a_pass_whose_lease_was_partly_taken_over_commits_nothing_and_frees_the_rest(db):
+    ping(1, 2)
+    claimed = worker.claim("default", "w1")
+    assert len(claimed) == 4
+    Delivery.objects.filter(pk=claimed[0].id).update(leased_by="w2")  # taken over
+    found = worker.load_events(c.event_id for c in claimed)
+    result = worker.Result()
+    items = [(c, found[c.event_id], worker._registered(c.consumer)) for c in claimed]
+    worker.run_items(items, "default", "w1", result)
+    assert (result.processed, result.lost) == (0, 4)
+    assert seen["good"] == [] and seen["flaky"] == []
+    holders = dict(Delivery.objects.filter(lane="default").values_list("pk", "leased_by"))
+    assert holders == {claimed[0].id: "w2", **{c.id: "" for c in claimed[1:]}}
+    assert sorted(c.id for c in worker.claim("default", "w3")) == [c.id for c in claimed[1:]]
 
 
 def test_a_sysadmin_sees_parked_deliveries_and_retries_them(client, db):
@@ -134,6 +206,9 @@ def test_bulk_events_are_the_same_json_as_single_ones(db):
         single = outbox.emit_event(Ping(5))
     found = worker.load_events([bulk, single])
     assert found[bulk].payload == found[single].payload == {"n": 5}
+    # the commit time as a datetime on both databases (a consumer's lag is now − created_at)
+    for event in found.values():
+        assert abs(timezone.now() - event.created_at) < dt.timedelta(minutes=1)
 
 
 # -- sweeps ------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Two worker processes on PostgreSQL, one of them killed with SIGKILL again and again: every
-event is processed, none twice."""
+event is processed, none twice — on the default lane (a 2 s lease here) and on the critical lane
+(its own short lease, 1.5 s, renewed by the heartbeat)."""
 
 import os
 import signal
@@ -25,12 +26,12 @@ import sys, time, django
 django.setup()
 from xinan.core import audit, events, worker
 
-@events.consumer("test.kill.work", name="test.kill.record")
+@events.consumer("test.kill.work", name="test.kill.record", lane=sys.argv[2])
 def record(event):
     audit.record("test.kill.processed", actor=None, object_type="t", object_id=event.id)
     time.sleep(0.003)
 
-w = worker.Worker(["default"], name=sys.argv[1])
+w = worker.Worker([sys.argv[2]], name=sys.argv[1])
 w.start()
 print("ready", flush=True)
 while True:
@@ -38,15 +39,16 @@ while True:
 """
 
 
-def _start(name: str, env: dict) -> subprocess.Popen:
+def _start(name: str, lane: str, env: dict) -> subprocess.Popen:
     return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", _WORKER, name], env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _WORKER, name, lane], env=env, stdout=subprocess.PIPE, text=True
     )
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("lane", ["default", "critical"])
 def test_two_workers_lose_nothing_and_double_nothing_when_one_is_killed_again_and_again(
-    settings,
+    settings, lane
 ):
     if connection.vendor != "postgresql":
         pytest.skip(f"needs PostgreSQL, this run uses {connection.vendor}")
@@ -55,7 +57,7 @@ def test_two_workers_lose_nothing_and_double_nothing_when_one_is_killed_again_an
     # The deliveries were written by this process, which does not know the consumer: write
     # them as a process that knew it would have.
     Delivery.objects.bulk_create(
-        Delivery(event_id=pk, consumer="test.kill.record", lane="default") for pk in ids
+        Delivery(event_id=pk, consumer="test.kill.record", lane=lane) for pk in ids
     )
     db = connection.settings_dict
     url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
@@ -67,12 +69,12 @@ def test_two_workers_lose_nothing_and_double_nothing_when_one_is_killed_again_an
         "XINAN_WORKER_POLL_SECONDS": "0.1",
         "XINAN_BUS_CHANNEL": f"xinan_kill_{os.getpid()}",
     }
-    steady = _start("steady", env)
+    steady = _start("steady", lane, env)
     victims = 0
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
-            victim = _start(f"victim{victims}", env)
+            victim = _start(f"victim{victims}", lane, env)
             victim.stdout.readline()  # ready
             time.sleep(0.7)  # mid-batch, holding leases
             victim.send_signal(signal.SIGKILL)
