@@ -4,8 +4,9 @@ SQLite allows one writer. When several threads of one server process begin IMMED
 transactions at once, the losers wait in SQLite's busy handler, which sleeps in growing steps
 (up to 100 ms) instead of waking when the lock is free; under load that sleep, not the work, is
 what a request waits for. Threads of this process therefore queue on a Python lock before
-BEGIN and are woken the moment the previous writer commits. Other processes (a separate
-worker, a management command) still meet SQLite's own busy timeout as before.
+BEGIN and are woken the moment the previous writer commits; processes take turns through
+file locks beside the database (turns.py), so one that writes back to back cannot starve
+another's live write.
 
 A long-running server also moves WAL checkpoints off the request path (`start_checkpointer`).
 By default SQLite checkpoints inside whichever commit pushes the WAL past 1,000 pages: that
@@ -23,6 +24,8 @@ import threading
 
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
+
+from xinan.core.sqlite import turns
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +111,7 @@ def stop_checkpointer(path: str) -> None:
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
+    _holds_turn = False
 
     def get_new_connection(self, conn_params):
         conn = super().get_new_connection(conn_params)
@@ -129,12 +133,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise OperationalError("database is locked")
         self._holds_write_lock = True
         try:
+            path = str(self.settings_dict["NAME"])
+            if turns.applies(path):
+                turns.take(path, self._lock_timeout())  # and other processes' writers
+                self._holds_turn = True
             super()._start_transaction_under_autocommit()
         except BaseException:
             self._release_write_lock()
             raise
 
     def _release_write_lock(self) -> None:
+        if self._holds_turn:
+            self._holds_turn = False
+            turns.give(str(self.settings_dict["NAME"]))
         if self._holds_write_lock:
             self._holds_write_lock = False
             self._write_lock().release()
