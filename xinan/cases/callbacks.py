@@ -9,7 +9,9 @@ while `crisis.CallbackTask` keeps what only the crisis desk may read (the caller
 encrypted, the resident's message, the call and the alert) and points at its task. Moving the
 number into `Task` would put a crisis secret in a table every worklist query reads; copying the
 due time into crisis would give two clocks that drift. So the due time, status, assignee and
-completion exist only here, and crisis changes them through these functions.
+completion exist only here, and crisis changes them through these functions. Done from either
+place it is one verb, `services.complete_task`, which lets whoever `may_work` on it finish it
+once.
 
 A missed callback escalates along the crisis duty chain (`crisis.escalate_overdue_callbacks`,
 on the core scheduler), within the alert level's deadline; the loop's own sweep, which hands
@@ -21,7 +23,6 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -67,25 +68,6 @@ def open_tasks(task_ids: Iterable[int]):
     return Task.objects.filter(pk__in=list(task_ids), kind=KIND, status=TaskStatus.OPEN)
 
 
-def finish(task_id: int, *, actor, result: str = "", now: dt.datetime | None = None) -> Task:
-    """Mark the callback's task done, once: the crisis desk's way in (it has checked the
-    actor's crisis scope); the worklist's is `services.complete_task`. Refused when done."""
-    now = now or timezone.now()
-    locked = Task.objects.select_for_update().get(pk=task_id)
-    if locked.status != TaskStatus.OPEN:
-        raise CaseError(_("该任务已完成或已取消"))
-    locked.status, locked.done_at, locked.done_by = TaskStatus.DONE, now, actor
-    locked.result = result[:300]
-    if locked.assignee_id is None:
-        locked.assignee = actor
-    locked.assignee_role = ""
-    locked.save(
-        update_fields=["status", "done_at", "done_by", "result", "assignee", "assignee_role"]
-    )
-    audit.record("cases.task.done", locked, actor=actor, changed_fields=["status"])
-    return locked
-
-
 def hand_to(task_ids: Iterable[int], user_id: int, *, due_at: dt.datetime | None = None) -> int:
     """The open callbacks among `task_ids` go to one user (the alert's new holder); with
     `due_at`, none is due sooner than that (one deadline to make the call)."""
@@ -125,13 +107,18 @@ def may_take(user, task: Task) -> bool:
     return rows.exists()
 
 
+def may_work(user, task: Task) -> bool:
+    """Who may do or hand on a callback: whoever holds it (its 我的待办), and the crisis workers
+    of its area (the desk and the alert page, where the number is)."""
+    from xinan.cases.services.tasks import worklist
+
+    return worklist(user).filter(pk=task.pk).exists() or may_take(user, task)
+
+
 def reassign(task: Task, *, to_user, actor) -> Task:
     """Hand a callback to another crisis worker of its area; anyone else is refused (audited),
     because the number behind it is a crisis secret of that area."""
-    from xinan.cases.services.tasks import worklist
-
-    mine = worklist(actor).filter(pk=task.pk).exists()
-    if not (mine or may_take(actor, task)):
+    if not may_work(actor, task):
         _refuse(actor, task, _("这项任务不在您的待办中"))
     if to_user is None or not may_take(to_user, task):
         _refuse(actor, task, _("不能转派给职责范围以外的人员：对方不是该区域的危机干预员"))

@@ -149,6 +149,10 @@ def worklist(user) -> QuerySet:
 
 
 def may_work_task(user, task: Task) -> bool:
+    if task.kind == TaskKind.CRISIS_CALLBACK:  # its holder, or the crisis desk of its area
+        from xinan.cases import callbacks
+
+        return callbacks.may_work(user, task)
     return worklist(user).filter(pk=task.pk).exists() or (
         task.case is not None and may_work_on(user, task.case)
     )

@@ -10,7 +10,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from xinan.cases import callbacks as tasks
+from xinan.cases.models import TaskStatus
 from xinan.cases.services.cases import CaseError
+from xinan.cases.services.tasks import complete_task
 from xinan.core import audit
 from xinan.crisis.models import Alert, CallbackTask, ContactOutcome
 from xinan.crisis.services.common import CrisisError
@@ -67,10 +69,17 @@ def follow_holder(holders: dict[int, int], *, due_at: dt.datetime | None = None)
 
 def complete(callback: CallbackTask, *, actor, outcome: str) -> None:
     """Done from the crisis side (inside the caller's transaction); its task once only."""
-    try:
-        tasks.finish(callback.task_id, actor=actor, result=str(ContactOutcome(outcome).label))
-    except CaseError:
-        raise CrisisError(_("该回电任务已完成")) from None
+    if callback.task.status != TaskStatus.OPEN:
+        raise CrisisError(_("该回电任务已完成"))
+    if not tasks.may_work(actor, callback.task):
+        # The crisis side decided (the alert's holder reached the person, e.g. a fallback area
+        # admin after the callback was handed on): the callback is theirs to close.
+        tasks.hand_to([callback.task_id], actor.pk)
+        callback.task.refresh_from_db()
+    try:  # locks the task: done from 我的待办 a moment ago, it is refused here
+        complete_task(callback.task, actor=actor, result=str(ContactOutcome(outcome).label))
+    except CaseError as exc:
+        raise CrisisError(exc.message) from None
     callback.outcome = outcome
     callback.save(update_fields=["outcome"])
     audit.record("crisis.callback.done", callback, actor=actor, changed_fields=["outcome"])
