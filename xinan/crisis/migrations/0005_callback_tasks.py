@@ -1,7 +1,9 @@
 """A callback's due time, holder and completion move to a cases Task of kind crisis_callback
 (xinan/cases/callbacks.py); the crisis row keeps the number, message, call and alert and
 points at its task. Every existing callback gets its task: open ones stay open with their due
-time and holder (or the crisis workers of their area), done ones are done with who and when."""
+time and holder (or the crisis workers of their area), done ones are done with who and when.
+The old columns go in 0006, a transaction of its own: PostgreSQL does not alter a table while
+the new tasks' foreign-key checks are still pending."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -67,25 +69,4 @@ class Migration(migrations.Migration):
         ),
         # Forward only: the old columns are gone afterwards, so there is nothing to copy back.
         migrations.RunPython(to_tasks, migrations.RunPython.noop),
-        migrations.AlterModelOptions(
-            name="callbacktask",
-            options={
-                "ordering": ["task__due_at", "id"],
-                "verbose_name": "回电任务",
-                "verbose_name_plural": "回电任务",
-            },
-        ),
-        migrations.RemoveField(model_name="callbacktask", name="assigned_to"),
-        migrations.RemoveField(model_name="callbacktask", name="done_at"),
-        migrations.RemoveField(model_name="callbacktask", name="done_by"),
-        migrations.RemoveField(model_name="callbacktask", name="due_at"),
-        migrations.AlterField(
-            model_name="callbacktask",
-            name="task",
-            field=models.OneToOneField(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="crisis_callback",
-                to="cases.task",
-            ),
-        ),
     ]

@@ -8,11 +8,13 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from xinan.testing import factories
+
 BEFORE = [
     ("crisis", "0004_fallback_reveal_handover_callback_escalation"),
     ("cases", "0005_intervention_service_site"),
 ]
-AFTER = [("crisis", "0005_callback_tasks")]
+AFTER = [("crisis", "0006_callback_tasks_drop_old_columns")]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -21,10 +23,9 @@ def test_existing_callbacks_move_onto_loop_tasks():
     executor.migrate(BEFORE)
     try:
         old = executor.loader.project_state(BEFORE).apps
-        User = old.get_model("accounts", "User")
         Alert = old.get_model("crisis", "Alert")
         Callback = old.get_model("crisis", "CallbackTask")
-        worker = User.objects.create(username="mig_worker")
+        worker = factories.UserFactory(username="mig_worker")  # accounts is not migrated back
         now = timezone.now()
         alert = Alert.objects.create(
             subject_key="phone:x",
@@ -42,7 +43,7 @@ def test_existing_callbacks_move_onto_loop_tasks():
             area_code="310105001001",
             phone_masked="138****1234",
             due_at=due,
-            assigned_to=worker,
+            assigned_to_id=worker.pk,
         )
         nobody = Callback.objects.create(area_code="310105001001", due_at=due)
         done = Callback.objects.create(
@@ -50,7 +51,7 @@ def test_existing_callbacks_move_onto_loop_tasks():
             area_code="310105001001",
             due_at=due,
             done_at=now,
-            done_by=worker,
+            done_by_id=worker.pk,
             outcome="reached",
         )
 
