@@ -215,6 +215,9 @@ class TaskKind(models.TextChoices):
     REFERRAL_ANSWER = "referral_answer", _("答复转介")
     FOLLOW_UP = "follow_up", _("随访复评")
     CALLBACK = "callback", _("回电")
+    # A crisis callback (after a high-risk call, or asked for from the crisis screen): the
+    # crisis app keeps the number and its alert (crisis.CallbackTask), this task the rest.
+    CRISIS_CALLBACK = "crisis_callback", _("危机回电")
     ESCALATION = "escalation", _("逾期督办")
     OTHER = "other", _("其他")
 
@@ -288,7 +291,10 @@ class Task(models.Model):
     case = models.ForeignKey(
         Case, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
     )
-    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    # Empty only for an anonymous crisis callback (a phone number and nothing else).
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     kind = models.CharField(_("类型"), max_length=20, choices=TaskKind.choices)
     title = models.CharField(_("事项"), max_length=200)
     due_at = models.DateTimeField(_("截止时间"))

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from xinan.accounts.models import Membership, Role, User
+from xinan.cases.models import Task
+from xinan.core.lib import crypto
 from xinan.core.models import Area
 from xinan.crisis import services
 from xinan.crisis.models import Alert, CrisisFallback, DutyShift, FallbackMode, HotlineCall, Level
@@ -121,6 +123,39 @@ def build_work(rng: random.Random, day: User) -> int:
     return 5
 
 
+# Callbacks owed from earlier in the day and in the night: each resident was not reached, the
+# alert was closed with the callback kept, and it is overdue in its worker's 我的待办.
+OWED_CALLBACKS = [
+    # phone, message, hours ago, day (True) or night worker
+    ("13800009903", "白天打过热线，想再聊聊", 3, True),
+    ("13800009904", "夜里睡不着，想找人说说话", 9, False),
+]
+
+
+def build_callbacks(day: User, night: User, now: dt.datetime) -> int:
+    """Overdue callbacks in the crisis workers' worklists (a closed alert's stay where they
+    are: the duty-chain sweep leaves them to their holder)."""
+    home = Person.objects.filter(home_area__code__startswith="310105").order_by("pk").first()
+    made = 0
+    for phone, note, hours, by_day in OWED_CALLBACKS:
+        if Alert.objects.filter(subject_key=f"phone:{crypto.lookup_hash(phone)[:32]}").exists():
+            continue
+        worker = day if by_day else night
+        callback = services.request_callback(
+            phone=phone, note=note, area_code=home.home_area_id if home else ""
+        )
+        alert = callback.alert
+        services.acknowledge_alert(alert, actor=worker)
+        services.record_contact(alert, actor=worker, outcome="no_answer", note="未接通")
+        services.close_alert(alert, actor=worker, reason="两次未接通，改由回电任务继续联系")
+        asked = now - dt.timedelta(hours=hours)
+        Task.objects.filter(pk=callback.task_id).update(
+            created_at=asked, due_at=asked + dt.timedelta(minutes=30)
+        )
+        made += 1
+    return made
+
+
 def build_demo(*, seed: int, stdout) -> None:
     district = Area.objects.filter(code=DISTRICT).first()
     if district is None:
@@ -132,6 +167,7 @@ def build_demo(*, seed: int, stdout) -> None:
         )
         shifts = build_roster(day, night, district, timezone.now())
         work = build_work(random.Random(seed), day)
+        work += build_callbacks(day, night, timezone.now())
         # Alerts raised before anyone was on duty (an earlier demo) go to who is on now.
         for alert in Alert.objects.active().filter(assigned_to__isnull=True):
             services.reassign_unassigned(alert)

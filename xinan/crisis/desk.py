@@ -176,7 +176,9 @@ def hotline(request):
         .annotate(n=Count("id"), wait=Avg("wait_seconds"), talk=Avg("duration_seconds"))
     }
     hours = [(h, per_hour.get(h)) for h in range(24)]
-    pending = list(selectors.callbacks(user).pending().select_related("alert", "assigned_to")[:200])
+    pending = list(
+        selectors.callbacks(user).pending().select_related("alert", "task__assignee")[:200]
+    )
     return render(
         request,
         "crisis/hotline.html",

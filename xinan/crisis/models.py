@@ -355,15 +355,24 @@ class HotlineCall(models.Model):
 
 class CallbackQuerySet(models.QuerySet):
     def pending(self):
-        return self.filter(done_at__isnull=True)
+        return self.filter(task__status="open")
 
     def missed(self, now: dt.datetime):
-        return self.pending().filter(due_at__lt=now)
+        return self.pending().filter(task__due_at__lt=now)
 
 
 class CallbackTask(models.Model):
-    """Call someone back: after a high-risk call, or when a resident asks from the crisis screen."""
+    """Call someone back: after a high-risk call, or when a resident asks from the crisis screen.
 
+    The crisis half of a loop task (xinan/cases/callbacks.py says why two rows): the number
+    (encrypted), the resident's message, the call and the alert, what the call achieved and
+    how often it escalated. Due time, status, holder and completion live on `task` only; the
+    properties below read them there.
+    """
+
+    task = models.OneToOneField(
+        "cases.Task", on_delete=models.PROTECT, related_name="crisis_callback"
+    )
     area_code = models.CharField(_("区划代码"), max_length=15, blank=True, db_index=True)
     phone = EncryptedTextField(_("电话"), blank=True)
     phone_masked = models.CharField(_("电话"), max_length=20, blank=True)
@@ -375,26 +384,13 @@ class CallbackTask(models.Model):
         Alert, on_delete=models.SET_NULL, null=True, blank=True, related_name="callbacks"
     )
     created_at = models.DateTimeField(default=timezone.now)
-    due_at = models.DateTimeField(_("应回电时间"), db_index=True)
-    done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
-    done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
     outcome = models.CharField(_("结果"), max_length=20, choices=ContactOutcome.choices, blank=True)
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("回电负责人"),
-    )
     escalations = models.PositiveSmallIntegerField(_("逾期升级次数"), default=0)
 
     objects = CallbackQuerySet.as_manager()
 
     class Meta:
-        ordering = ["due_at", "id"]
+        ordering = ["task__due_at", "id"]
         verbose_name = _("回电任务")
         verbose_name_plural = _("回电任务")
 
@@ -404,6 +400,31 @@ class CallbackTask(models.Model):
     @property
     def audit_area_code(self) -> str:
         return self.area_code
+
+    @property
+    def due_at(self) -> dt.datetime:
+        return self.task.due_at
+
+    @property
+    def done_at(self) -> dt.datetime | None:
+        return self.task.done_at
+
+    @property
+    def done_by(self):
+        return self.task.done_by
+
+    @property
+    def assigned_to(self):
+        return self.task.assignee
+
+    @property
+    def assigned_to_id(self) -> int | None:
+        return self.task.assignee_id
+
+    @property
+    def result(self) -> str:
+        """What the call achieved: the desk's outcome, or the worklist's note."""
+        return self.get_outcome_display() if self.outcome else self.task.result
 
 
 class FallbackMode(models.TextChoices):

@@ -55,4 +55,5 @@ def erase_person(person, *, actor) -> None:
     HotlineCall.objects.filter(person=person).update(
         notes="", caller_phone="", caller_phone_masked=""
     )
+    # Their tasks' titles go with the cases app's eraser (the task names the person).
     CallbackTask.objects.filter(alert__person=person).update(phone="", phone_masked="", note="")

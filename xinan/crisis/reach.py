@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from xinan.cases import callbacks as tasks
 from xinan.core import audit, outbox
 from xinan.crisis import routing
 from xinan.crisis.models import (
@@ -29,6 +30,7 @@ from xinan.crisis.services import (
     _locked,
     _now,
     _refuse_if_closed,
+    callbacks,
 )
 
 # Reaching the person and handing over ------------------------------------------------------
@@ -118,7 +120,7 @@ def hand_over(alert: Alert, *, actor, to_user, note: str = "") -> Alert:
         if to_user.pk not in locked.tried_user_ids:
             locked.tried_user_ids = [*locked.tried_user_ids, to_user.pk]
         locked.save(update_fields=["assigned_to", "acknowledged_by", "tried_user_ids"])
-        locked.callbacks.pending().update(assigned_to=to_user)
+        callbacks.follow_holder({locked.pk: to_user.pk})
         _event(locked, EventKind.HANDED_OVER, actor=actor, target=to_user, note=note)
         audit.record(
             "crisis.alert.handover",
@@ -138,27 +140,26 @@ def escalate_overdue_callbacks(now: dt.datetime | None = None) -> list[CallbackT
     """Callbacks not made by their due time go to the next person on duty, like alerts.
 
     Callbacks of an alert still waiting for acknowledgement ride on the alert's own
-    escalation; a closed alert's are left alone. Each task is claimed by a conditional UPDATE
-    on its due time, so two workers never both escalate one.
+    escalation; a closed alert's are left alone. Each is claimed by a conditional UPDATE on
+    its task's due time (`cases.callbacks.claim_overdue`), so two workers never both escalate
+    one.
     """
     now = _now(now)
     due = (
         CallbackTask.objects.pending()
-        .filter(due_at__lte=now)
+        .filter(task__due_at__lte=now)
         .filter(Q(alert__isnull=True) | Q(alert__status=Status.ACKNOWLEDGED))
-        .values_list("pk", "due_at")[:500]
+        .values_list("pk", "task_id", "task__due_at")[:500]
     )
     escalated = []
-    for pk, due_at in list(due):
+    for pk, task_id, due_at in list(due):
         with transaction.atomic():
             task = CallbackTask.objects.select_related("alert").filter(pk=pk).first()
             level = task.alert.level if task and task.alert_id else Level.ORANGE
-            claimed = CallbackTask.objects.filter(
-                pk=pk, due_at=due_at, done_at__isnull=True
-            ).update(due_at=now + dt.timedelta(minutes=ack_minutes(level)))
-            if not claimed:
+            new_due = now + dt.timedelta(minutes=ack_minutes(level))
+            if task is None or not tasks.claim_overdue(task_id, due_at, new_due):
                 continue  # done, or escalated by another worker meanwhile
-            task.refresh_from_db()
+            task = CallbackTask.objects.select_related("task").get(pk=pk)
             _escalate_callback(task, now)
             escalated.append(task)
     return escalated
@@ -171,11 +172,14 @@ def _escalate_callback(task: CallbackTask, now: dt.datetime) -> None:
     previous = task.assigned_to_id
     task.escalations += 1
     if nxt is not None:
-        task.assigned_to_id = nxt.user_id
+        if alert is not None:  # the alert's new holder owes all its callbacks
+            callbacks.follow_holder({alert.pk: nxt.user_id})
+        else:
+            tasks.hand_to([task.task_id], nxt.user_id)
         note = _("回电逾期未完成，已转交下一位值班人员")
     else:
         note = _("回电逾期未完成，已无其他值班人员可转交，请负责人立即回电")
-    task.save(update_fields=["escalations", "assigned_to"])
+    task.save(update_fields=["escalations"])
     audit.record("crisis.callback.escalate", task, actor=None, reason=note)
     if alert is None:
         return

@@ -71,8 +71,8 @@ def get_call(user, pk) -> HotlineCall:
 
 
 def callbacks(user) -> QuerySet:
-    held = Q(assigned_to_id=user.pk) | Q(alert__assigned_to_id=user.pk)
-    return _narrow(user, CallbackTask.objects.all(), held=held)
+    held = Q(task__assignee_id=user.pk) | Q(alert__assigned_to_id=user.pk)
+    return _narrow(user, CallbackTask.objects.select_related("task"), held=held)
 
 
 def get_callback(user, pk) -> CallbackTask:

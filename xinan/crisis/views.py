@@ -212,7 +212,7 @@ def _alert_page(request, alert, *, revealed=None, status=200):
             "close_form": forms.CloseForm(),
             "done_form": forms.CallbackDoneForm(),
             "overdue": alert.is_overdue(),
-            "callbacks": alert.callbacks.all(),
+            "callbacks": alert.callbacks.select_related("task"),
             "holder": holder,
             "contacts": reach.contacts(alert),
             "revealed": revealed,

@@ -21,7 +21,10 @@ def my_crisis_work(request) -> Section | None:
         Alert.objects.active().filter(assigned_to=user).order_by("status", "-raised_at")[:20]
     )
     callbacks = list(
-        CallbackTask.objects.pending().filter(assigned_to=user).order_by("due_at")[:20]
+        CallbackTask.objects.pending()
+        .filter(task__assignee=user)
+        .select_related("task")
+        .order_by("task__due_at")[:20]
     )
     if not held and not callbacks and "crisis_worker" not in roles:
         return None

@@ -225,6 +225,10 @@ def worklist_rows(user) -> QuerySet:
 
 
 def may_work_task(user, task: Task) -> bool:
+    if task.kind == TaskKind.CRISIS_CALLBACK:  # its holder, or the crisis desk of its area
+        from xinan.cases import callbacks
+
+        return callbacks.may_work(user, task)
     return worklist(user).filter(pk=task.pk).exists() or (
         task.case is not None and may_work_on(user, task.case)
     )
@@ -257,6 +261,10 @@ def complete_task(task: Task, *, actor, result: str = "", now: dt.datetime | Non
 
 def reassign_task(task: Task, *, to_user, actor) -> Task:
     """Hand a task to a colleague whose scope reaches the person; otherwise refused."""
+    if task.kind == TaskKind.CRISIS_CALLBACK:  # the crisis area's workers, not the case's
+        from xinan.cases import callbacks
+
+        return callbacks.reassign(task, to_user=to_user, actor=actor)
     if not may_work_task(actor, task):
         refuse(actor, task.case, _("这项任务不在您的待办中"))
     if to_user is None or task.case is None or not may_work_on(to_user, task.case):
@@ -277,7 +285,7 @@ def escalate_overdue(now: dt.datetime | None = None, *, limit: int = 500) -> int
     now = now or timezone.now()
     candidates = list(
         Task.objects.filter(status=TaskStatus.OPEN, escalated_at__isnull=True, due_at__lt=now)
-        .exclude(kind=TaskKind.ESCALATION)
+        .exclude(kind__in=(TaskKind.ESCALATION, TaskKind.CRISIS_CALLBACK))  # crisis: duty chain
         .values_list("pk", flat=True)[:limit]
     )
     handled = 0

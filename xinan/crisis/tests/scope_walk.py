@@ -44,6 +44,9 @@ def build(world: World) -> None:
     world.watch("alerts there", Alert.objects.filter(area_code__startswith="310104"))
     world.watch("its calls", HotlineCall.objects.filter(person=world.person))
     world.watch("callbacks there", CallbackTask.objects.filter(area_code__startswith="310104"))
+    # Its loop task (cases.Task, no person): in nobody's worklist here, done by no walker.
+    world.add("callback_task", callback.task)
+    world.secret(callback.task.title)
     world.watch("shifts there", DutyShift.objects.filter(area__code__startswith="310104"))
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from xinan.cases.models import Task
 from xinan.core import schedule
 from xinan.core.models import AuditEntry
 from xinan.crisis import reach, runner, services
@@ -98,7 +99,9 @@ def test_an_overdue_callback_is_escalated_by_its_sweep_once(areas, crisis_a, cri
         phone="13900001111",
     )
     services.acknowledge_alert(call.alert, actor=crisis_a)
-    CallbackTask.objects.update(due_at=timezone.now() - dt.timedelta(minutes=1))
+    Task.objects.filter(kind="crisis_callback").update(
+        due_at=timezone.now() - dt.timedelta(minutes=1)
+    )
     sweep = schedule.get("crisis.escalate_overdue_callbacks")
     now = timezone.now()
     assert sweep.func(now) == 1
@@ -115,7 +118,9 @@ def test_an_overdue_callback_is_escalated_by_its_sweep_once(areas, crisis_a, cri
 def test_the_worker_s_pass_escalates_overdue_callbacks(areas, crisis_a, crisis_a2):
     task = services.request_callback(phone="13800001234", area_code=areas["village_a"].code)
     services.acknowledge_alert(task.alert, actor=crisis_a)
-    CallbackTask.objects.update(due_at=timezone.now() - dt.timedelta(seconds=1))
+    Task.objects.filter(kind="crisis_callback").update(
+        due_at=timezone.now() - dt.timedelta(seconds=1)
+    )
     runner.run_once("test")  # the worker's pass runs every sweep that is due
     assert CallbackTask.objects.get().assigned_to == crisis_a2
 
@@ -124,7 +129,9 @@ def test_a_callback_waiting_on_an_unacknowledged_alert_rides_on_the_alert_s_esca
     areas, crisis_a, crisis_a2
 ):
     services.request_callback(phone="13800001234", area_code=areas["village_a"].code)
-    CallbackTask.objects.update(due_at=timezone.now() - dt.timedelta(seconds=1))
+    Task.objects.filter(kind="crisis_callback").update(
+        due_at=timezone.now() - dt.timedelta(seconds=1)
+    )
     assert reach.escalate_overdue_callbacks() == []
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from xinan.cases.models import Task
 from xinan.core.models import AuditEntry
 from xinan.crisis import runner, services
 from xinan.crisis.models import Alert, CallbackTask, EventKind, HotlineCall, Status
@@ -185,7 +186,9 @@ def test_the_hotline_desk_lists_missed_callbacks_and_volume_per_hour(client, cri
         duration_seconds=300,
     )
     services.request_callback(phone="13800001111", area_code=areas["village_a"].code)
-    CallbackTask.objects.update(due_at=timezone.now() - dt.timedelta(minutes=1))
+    Task.objects.filter(kind="crisis_callback").update(
+        due_at=timezone.now() - dt.timedelta(minutes=1)
+    )
     page = client.get(reverse("crisis:hotline"))
     assert page.context["missed"] and not page.context["due"]
     row = next(r for h, r in page.context["hours"] if r)
@@ -204,7 +207,7 @@ def test_the_hotline_pages_404_outside_scope(client, crisis_a, crisis_b):
         area_code="310105001000",
         received_at=timezone.now(),
     )
-    task = CallbackTask.objects.create(area_code="310105001000", due_at=timezone.now())
+    task = services.request_callback(phone="13800003333", area_code="310105001000")
     _login(client, crisis_b)
     assert client.get(reverse("crisis:call", args=[call.pk])).status_code == 404
     assert (
