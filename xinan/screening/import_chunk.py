@@ -1,11 +1,10 @@
 """One chunk of a bulk import (importer.py runs the job): each row checked and scored, the
-chunk's people, idempotency keys and those people's results looked up in three queries, then the
+chunk's people, idempotency keys and previous results looked up in three queries, then the
 assessments, their `assessment.scored` events with deliveries, one audit row per area and the
 job's counts written in one transaction. Writes go through PostgreSQL COPY or SQLite
 executemany, because the ORM tops out near 8k rows/s (../shared/reference/performance.md §3.3).
 """
 
-import bisect
 import hashlib
 import json
 import math
@@ -106,9 +105,11 @@ def _values_table(values, cast: str, alias: str = "v") -> tuple[str, list]:
 
 
 def _lookups(actor, code: str, parsed: list[tuple]):
-    """Per chunk, three queries: the people of the file in the uploader's scope by ID-number
-    hash, the idempotency keys already imported, and every result on this instrument of the
-    chunk's people, as {person: [(submitted_at, total), ...]} oldest first (see `previous`)."""
+    """Per chunk: the people of the file in the uploader's scope by ID-number hash, the
+    idempotency keys already imported, and for each (person, day) of the chunk the person's
+    latest earlier result on this instrument as (submitted_at, total) — bounded by the row's
+    own date, as a single submission's previous total is, so an old paper result is never
+    compared with a later one."""
     from django.db.models.expressions import RawSQL
 
     table, params = _values_table({p[2] for p in parsed}, "text")
@@ -130,45 +131,45 @@ def _lookups(actor, code: str, parsed: list[tuple]):
             params,
         )
         seen = {r[0] for r in cursor.fetchall()}
-        history: dict[int, list[tuple[Any, float]]] = {}
-        if persons:
-            history = _history(cursor, code, {pk for pk, _area in persons.values()})
-    return persons, seen, history
+        previous: dict[tuple[int, Any], tuple[Any, float]] = {}
+        pairs = {(persons[p[2]][0], p[3][2]) for p in parsed if p[2] in persons}
+        if pairs:
+            previous = _previous_before(cursor, code, pairs)
+    return persons, seen, previous
 
 
-def _history(cursor, code: str, person_ids) -> dict[int, list[tuple[Any, float]]]:
-    """{person: [(submitted_at, total), ...]} of their results on `code`, in (submitted_at,
-    id) order: one range scan of assess_person_idx per person, where a step back per row
-    cost a quarter of the import."""
-    table, params = _values_table(person_ids, "bigint")
-    # SQLite: the time as text, as stored (UTC), the form the rows' own times are in (day[2]);
-    # the bare column would go through Django's datetime converter.
-    when = "a.submitted_at" if connection.vendor == "postgresql" else "a.submitted_at || ''"
-    cursor.execute(
-        f"SELECT a.person_id, {when}, a.total FROM {Assessment._meta.db_table} a "  # noqa: S608
-        f"WHERE a.instrument = %s AND a.person_id IN (SELECT value FROM {table}) "
-        f"ORDER BY a.person_id, a.submitted_at, a.id",
-        [code, *params],
+def _previous_before(cursor, code: str, pairs) -> dict:
+    """{(person, noon as stored): (submitted_at, total)} of each person's latest result on
+    `code` at or before that time: one step back along assess_person_idx per pair. (Reading
+    all of the chunk's people's results and bisecting in Python instead made memory grow
+    with the file and PostgreSQL slower: docs/benchmarks.md.)"""
+    assessments = Assessment._meta.db_table
+    pairs = sorted(pairs)
+    step = (
+        f"FROM {assessments} a WHERE a.person_id = {{pid}} AND a.instrument = %s "  # noqa: S608
+        f"AND a.submitted_at <= {{at}} ORDER BY a.submitted_at DESC, a.id DESC LIMIT 1"
     )
-    history: dict[int, list[tuple[Any, float]]] = {}
-    for pid, at, total in cursor.fetchall():
-        if pid in history:
-            history[pid].append((at, total))
-        else:
-            history[pid] = [(at, total)]
-    return history
-
-
-def _when(result: tuple[Any, float]) -> Any:
-    return result[0]
-
-
-def previous(results: list[tuple[Any, float]], at) -> float | None:
-    """The total of the latest of a person's results (oldest first) at or before `at`, as
-    a single submission's previous total is bounded by its own date: an old paper result is
-    never compared with a later one. Of results at the same time, the last written."""
-    i = bisect.bisect_right(results, at, key=_when)
-    return results[i - 1][1] if i else None
+    if connection.vendor == "postgresql":
+        lateral = step.format(pid="p.pid", at="p.at")
+        cursor.execute(
+            f"SELECT p.pid, p.at, a.submitted_at, a.total "  # noqa: S608
+            f"FROM unnest(%s::bigint[], %s::timestamptz[]) AS p(pid, at) "
+            f"JOIN LATERAL (SELECT a.submitted_at, a.total {lateral}) a ON true",
+            [[p for p, _at in pairs], [at for _p, at in pairs], code],
+        )
+    else:
+        # one step back per pair for the row's id (two subqueries, one per column, cost twice),
+        # the row itself then read by its primary key; the time as SQLite stores it (UTC
+        # text, the form the rows' own times are in), not through Django's datetime converter
+        one = step.format(pid="json_extract(p.value, '$[0]')", at="json_extract(p.value, '$[1]')")
+        cursor.execute(
+            f"SELECT json_extract(p.value, '$[0]'), json_extract(p.value, '$[1]'), "  # noqa: S608
+            f"r.submitted_at || '', r.total FROM json_each(%s) AS p "
+            f"JOIN {assessments} r ON r.id = (SELECT a.id {one})",
+            [json.dumps([list(p) for p in pairs]), code],
+        )
+    rows = cursor.fetchall()
+    return {(pid, at): (when, total) for pid, at, when, total in rows if total is not None}
 
 
 def write(job, inst, actor, chunk, rejects, counts: dict[str, int], cache) -> None:
@@ -193,8 +194,8 @@ def write(job, inst, actor, chunk, rejects, counts: dict[str, int], cache) -> No
     constants = {"instrument": dumps(code), "version": dumps(version), "mode": dumps(mode)}
     row_format = event_format({**constants, "anonymous": "false"})
     with transaction.atomic():
-        # history: each person's results, this chunk's added as they are written
-        persons, seen, history = _lookups(actor, code, parsed)
+        persons, seen, previous = _lookups(actor, code, parsed)
+        in_chunk: dict[int, list[tuple[Any, float]]] = {}  # person -> (when, total) written
         now = timezone.now()
         now_db = now if cache.pg else connection.ops.adapt_datetimefield_value(now)
         ids = fastsql.reserve_ids(Assessment._meta.db_table, len(parsed))
@@ -246,10 +247,10 @@ def write(job, inst, actor, chunk, rejects, counts: dict[str, int], cache) -> No
                 )
             )
             at = day[2]
-            results = history.get(pid)
-            if results is None:
-                results = history[pid] = []
-            before = previous(results, at)
+            before = previous.get((pid, at))
+            for when, earlier in in_chunk.get(pid, ()):
+                if when <= at and (before is None or when >= before[0]):
+                    before = (when, earlier)
             e_rows.append(
                 row_format
                 % (
@@ -260,12 +261,11 @@ def write(job, inst, actor, chunk, rejects, counts: dict[str, int], cache) -> No
                     "true" if positive else "false",
                     critical_json,
                     jsonof(area_code),
-                    _number_json(before),
+                    _number_json(None if before is None else before[1]),
                     day[3],
                 )
             )
-            # after those at the same time: its id is higher, as in the history's order
-            bisect.insort_right(results, (at, total), key=_when)
+            in_chunk.setdefault(pid, []).append((at, total))
             if area_code in by_area:
                 by_area[area_code].append(pk)
             else:
