@@ -140,7 +140,9 @@ def _lookups(actor, code: str, parsed: list[tuple]):
 
 def _previous_before(cursor, code: str, pairs) -> dict:
     """{(person, noon as stored): (submitted_at, total)} of each person's latest result on
-    `code` at or before that time: one step back along assess_person_idx per pair."""
+    `code` at or before that time: one step back along assess_person_idx per pair. (Reading
+    all of the chunk's people's results and bisecting in Python instead made memory grow
+    with the file and PostgreSQL slower: docs/benchmarks.md.)"""
     assessments = Assessment._meta.db_table
     pairs = sorted(pairs)
     step = (
@@ -156,16 +158,17 @@ def _previous_before(cursor, code: str, pairs) -> dict:
             [[p for p, _at in pairs], [at for _p, at in pairs], code],
         )
     else:
+        # one step back per pair for the row's id (two subqueries, one per column, cost twice),
+        # the row itself then read by its primary key; the time as SQLite stores it (UTC
+        # text, the form the rows' own times are in), not through Django's datetime converter
         one = step.format(pid="json_extract(p.value, '$[0]')", at="json_extract(p.value, '$[1]')")
         cursor.execute(
             f"SELECT json_extract(p.value, '$[0]'), json_extract(p.value, '$[1]'), "  # noqa: S608
-            f"(SELECT a.submitted_at {one}), (SELECT a.total {one}) FROM json_each(%s) AS p",
-            [code, code, json.dumps([list(p) for p in pairs])],
+            f"r.submitted_at || '', r.total FROM json_each(%s) AS p "
+            f"JOIN {assessments} r ON r.id = (SELECT a.id {one})",
+            [json.dumps([list(p) for p in pairs]), code],
         )
     rows = cursor.fetchall()
-    if connection.vendor != "postgresql":
-        # the times as SQLite stores them (UTC text), the form the rows' own times are in
-        rows = [(pid, at, str(when), total) for pid, at, when, total in rows]
     return {(pid, at): (when, total) for pid, at, when, total in rows if total is not None}
 
 

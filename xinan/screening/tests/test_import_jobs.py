@@ -112,3 +112,58 @@ def test_an_imported_old_result_is_compared_only_with_earlier_ones(grid_worker, 
         for e in OutboxEvent.objects.filter(topic="assessment.scored", payload__mode="import")
     }
     assert imported == {"2026-08-01": None, "2026-10-01": 3}
+
+
+def test_each_imported_row_is_compared_with_the_latest_result_up_to_its_own_date(
+    grid_worker, person_a, tmp_path, monkeypatch
+):
+    """Whatever the order of the file and its chunks: the previous total of each row is that
+    of the person's latest result at or before the row's date — earlier results in the
+    database and rows of the same file written before it — as a single submission's is."""
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
+    for day, total in ((dt.datetime(2026, 9, 1, 12), 3), (dt.datetime(2026, 11, 1, 9), 18)):
+        services.submit_assessment(
+            instrument_code="PHQ-9",
+            answers=[2] * (total // 2) + [1] * (total % 2) + [0] * (9 - total // 2 - total % 2),
+            mode="paper",
+            actor=grid_worker,
+            person=person_a,
+            submitted_at=timezone.make_aware(day),
+        )
+    days = [
+        ("2026-10-15", 4),  # between the two in the database
+        ("2026-08-01", 5),  # before everything
+        ("2026-10-20", 6),  # after a row of the same chunk
+        ("2026-09-01", 7),  # the same day as one in the database
+        ("2026-10-16", 8),  # after rows of an earlier chunk
+        ("2026-11-02", 9),  # after everything
+    ]
+    path = tmp_path / "unordered.csv"
+    with path.open("w", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for day, total in days:
+            w.writerow([person_a.id_number, "", day, "", *"1" * total, *"0" * (9 - total)])
+    job = ImportJob.objects.create(
+        instrument="PHQ-9", file_name="unordered.csv", path=str(path), created_by=grid_worker
+    )
+    assert importer.run(job.pk).rows_imported == len(days)
+    imported = {
+        e.payload["submitted_at"][:10]: e.payload["previous_total"]
+        for e in OutboxEvent.objects.filter(topic="assessment.scored", payload__mode="import")
+    }
+    assert imported == {
+        "2026-10-15": 3,
+        "2026-08-01": None,
+        "2026-10-20": 4,
+        "2026-09-01": 3,
+        "2026-10-16": 4,
+        "2026-11-02": 18,
+    }
+    # the same as the single submission's rule, asked of the database row by row
+    for a in Assessment.objects.filter(mode="import"):
+        earlier = Assessment.objects.filter(
+            person=person_a, submitted_at__lte=a.submitted_at, pk__lt=a.pk
+        ).order_by("-submitted_at", "-pk")
+        expected = earlier.values_list("total", flat=True).first()
+        assert imported[str(timezone.localdate(a.submitted_at))] == expected
