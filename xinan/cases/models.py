@@ -377,8 +377,12 @@ class Task(models.Model):
     @property
     def kind_label(self) -> str:
         # An enum lookup: get_kind_display hashes every lazy choice label (a gettext each),
-        # which on a worklist page of 25 rows was most of the page's rendering.
-        return TaskKind(self.kind).label if self.kind in TaskKind.values else self.kind
+        # and TaskKind.values builds the list of all choices on each call; per worklist row
+        # either was a sizeable part of the page.
+        try:
+            return TaskKind(self.kind).label
+        except ValueError:
+            return self.kind
 
     @property
     def assignee_display(self) -> str:

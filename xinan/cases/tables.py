@@ -8,6 +8,9 @@ from urllib.parse import urlencode
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils import timezone
+
+from xinan.cases.models import TaskKind
 
 _MARK = 987654321
 
@@ -21,8 +24,10 @@ def pk_url(name: str) -> Callable[[int], str]:
 
 
 def task_links(tasks) -> None:
-    """Set each worklist row's links (cases/_task_row.html): where the person's name leads
-    (the case, else the referral, else the task's own page) and where "done" posts."""
+    """Set what each worklist row shows beyond its columns (cases/_task_rows.html): where the
+    person's name leads (the case, else the referral, else the task's own page), where
+    "done" posts, where a referral is answered, and the due time as shown. Done here once
+    per page: per row in the template these were most of the page's rendering."""
     case_url, referral_url = pk_url("cases:detail"), pk_url("cases:referral")
     done_url = pk_url("cases:task_done")
     for task in tasks:
@@ -34,6 +39,12 @@ def task_links(tasks) -> None:
             else task.link
         )
         task.done_url = done_url(task.pk)
+        task.answer_url = (
+            referral_url(task.referral_id)
+            if task.referral_id and task.kind == TaskKind.REFERRAL_ANSWER
+            else ""
+        )
+        task.due_text = timezone.localtime(task.due_at).strftime("%m-%d %H:%M")
 
 
 @dataclass

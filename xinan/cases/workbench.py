@@ -30,7 +30,11 @@ def my_worklist(request) -> Section | None:
     overdue = first_rows(tasks.filter(due_at__lt=now), 10)
     today = first_rows(tasks.filter(due_at__gte=now, due_at__lte=end_of_today), 10)
     upcoming = first_rows(tasks.filter(due_at__gt=end_of_today), max(0, 10 - len(today)))
-    task_links([*overdue, *today, *upcoming])
+    for when, tasks_when in (("overdue", overdue), ("today", today), ("upcoming", upcoming)):
+        for task in tasks_when:
+            task.when = when
+    rows = [*overdue, *today, *upcoming]
+    task_links(rows)
     week_ago = now - dt.timedelta(days=7)
     # New signals for those who make the first contact; psychiatrists get theirs as referrals.
     first_contact = bool(roles & FIRST_CONTACT_ROLES)
@@ -108,9 +112,7 @@ def my_worklist(request) -> Section | None:
     return Section(
         "cases/_workbench.html",
         {
-            "overdue": overdue,
-            "today": today,
-            "upcoming": upcoming,
+            "tasks": rows,  # overdue, due today, upcoming: one table, in this order
             "arrivals": arrivals,
             "inbox": inbox,
             "counts": [

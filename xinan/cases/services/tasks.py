@@ -204,7 +204,7 @@ def worklist_ids(user, narrow: Q, order: tuple[str, ...], start: int, stop: int)
     return [row[-1] for row in ordered[start:stop]]
 
 
-# What a worklist row shows (cases/_task_row.html): a list reads these columns only, so no
+# What a worklist row shows (cases/_task_rows.html): a list reads these columns only, so no
 # encrypted field of the person is decrypted and no case row is read for a link.
 ROW_FIELDS = (
     "kind",
