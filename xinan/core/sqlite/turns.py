@@ -10,8 +10,8 @@ refused with "database is locked" while an import ran.
 So every write transaction of this backend first takes an exclusive `flock` on a file beside
 the database, and a process that finds the lock taken holds a shared `flock` on a second file
 while it waits. A writer that is about to begin again and sees someone waiting steps aside
-until the waiter has taken the lock (at most 50 ms), so the waiter gets its turn. A process killed mid-transaction
-loses its locks with its file descriptors; nothing to clean up.
+until the waiter has taken the lock (at most 50 ms), so the waiter gets its turn. A process
+killed mid-transaction loses its locks with its file descriptors; nothing to clean up.
 """
 
 import fcntl
