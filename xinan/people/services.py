@@ -28,6 +28,7 @@ for _code, _label in {
     "people.person.view": gettext_lazy("查看居民档案"),
     "people.person.edit_form": gettext_lazy("打开居民档案编辑"),
     "people.person.tag_list": gettext_lazy("按人群标签查看居民名单"),
+    "people.person.attention_list": gettext_lazy("查看需关注居民名单"),
     "people.person.id_search": gettext_lazy("按身份证号查找居民"),
     "people.consent.record": gettext_lazy("记录知情同意"),
     "people.break_glass.no_match": gettext_lazy("申请紧急授权（查无此号）"),
@@ -209,9 +210,18 @@ def record_edit_opened(user, person: Person) -> None:
     audit.record("people.person.edit_form", person, actor=user)
 
 
-def record_list_viewed(user, *, query: str, tag: str, page) -> None:
-    """A list by population tag (HIV, drug use, …) or a search by exact ID number says who
-    belongs where: each is logged, once per page shown (the ID number masked)."""
+def record_list_viewed(user, *, query: str, tag: str, page, attention: bool = False) -> None:
+    """A list by population tag (HIV, drug use, …), the list of those flagged 需关注, or a
+    search by exact ID number says who belongs where: each is logged, once per page shown
+    (the ID number masked)."""
+    if attention:
+        audit.record(
+            "people.person.attention_list",
+            actor=user,
+            object_type="people.person",
+            reason=_("第 %(n)d 页，%(count)d 人")
+            % {"n": page.number, "count": page.paginator.count},
+        )
     if tag:
         audit.record(
             "people.person.tag_list",

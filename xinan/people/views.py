@@ -31,7 +31,7 @@ def person_list(request):
     page = Paginator(people.order_by("home_area_id", "name", "id"), 50).get_page(
         request.GET.get("page")
     )
-    services.record_list_viewed(request.user, query=query, tag=tag, page=page)
+    services.record_list_viewed(request.user, query=query, tag=tag, page=page, attention=attention)
     token = services.outside_scope_match(request.user, query) if query and not page else None
     return render(
         request,

@@ -98,3 +98,8 @@ def test_the_workbench_counts_lead_to_the_lists_behind_them(client, grid_worker,
     # the flagged resident of the grid worker's grid, not the unflagged one, not another town's
     assert flagged.name in listed and person_a.name not in listed and "赵六" not in listed
     assert 'name="attention" value="1" checked' in listed
+    # who is flagged is itself sensitive: the list is audited like a population-tag list
+    from xinan.core.models import AuditEntry
+
+    entry = AuditEntry.objects.get(action="people.person.attention_list")
+    assert entry.actor == grid_worker and "1 人" in entry.reason
