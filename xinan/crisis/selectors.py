@@ -49,14 +49,52 @@ def get_alert(user, pk, *, for_update: bool = False) -> Alert:
         raise Http404 from None
 
 
-def feed_events(user, since: int, kinds) -> QuerySet:
-    """Events after `since` of the kinds a board row shows, on alerts the user may see."""
-    return AlertEvent.objects.filter(id__gt=since, kind__in=kinds, alert__in=alerts(user))
+# How far below the newest id a board looks for events not yet committed, and how many such
+# gaps it asks about at once. On PostgreSQL an id comes from a sequence when the row is
+# inserted, so a transaction that inserted first can commit after one that inserted later: a
+# board that moved past the later id would never see the earlier one. Gaps left by a rollback
+# are never filled; the board stops asking after FEED_GAP_SECONDS.
+FEED_GAP_SPAN = 500
+FEED_GAP_LIMIT = 50
+FEED_GAP_SECONDS = 60
 
 
-def latest_event_id() -> int:
-    """Where a board starts polling from: the newest event id (it carries nothing else)."""
-    return AlertEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+def feed_events(user, kinds, ids) -> QuerySet:
+    """Of the events `ids`, those of the kinds a board row shows, on alerts the user may see."""
+    return AlertEvent.objects.filter(id__in=ids, kind__in=kinds, alert__in=alerts(user))
+
+
+def next_event_ids(since: int, limit: int) -> tuple[list[int], list[int]]:
+    """The next committed event ids after `since` (every kind, every alert), and the ids below
+    the newest of them that are not visible yet (see FEED_GAP_SPAN)."""
+    ids = list(
+        AlertEvent.objects.filter(id__gt=since).order_by("id").values_list("id", flat=True)[:limit]
+    )
+    if not ids:
+        return [], []
+    return ids, _gaps(since, ids[-1], set(ids))
+
+
+def _gaps(since: int, upto: int, seen: set[int]) -> list[int]:
+    low = max(since, upto - FEED_GAP_SPAN)
+    missing = [i for i in range(low + 1, upto) if i not in seen]
+    return missing[-FEED_GAP_LIMIT:]
+
+
+def latest_event_id() -> tuple[int, list[int]]:
+    """Where a board starts polling from: the newest event id, and the ids just below it not
+    committed yet, which the board asks about until they arrive (it carries nothing else)."""
+    recent = list(AlertEvent.objects.order_by("-id").values_list("id", flat=True)[:FEED_GAP_SPAN])
+    if not recent:
+        return 0, []
+    return recent[0], _gaps(recent[-1], recent[0], set(recent))
+
+
+def filled_gaps(gaps: list[int]) -> list[int]:
+    """Which of the ids a board was waiting on exist now (whatever their kind or alert)."""
+    if not gaps:
+        return []
+    return list(AlertEvent.objects.filter(id__in=gaps).values_list("id", flat=True))
 
 
 def calls(user) -> QuerySet:

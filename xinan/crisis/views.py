@@ -33,6 +33,9 @@ FEED_KINDS = [
     EventKind.HANDED_OVER,
     EventKind.CALLBACK_OVERDUE,
 ]
+# Event ids read per poll (every kind; the board shows some): a backlog drains at this many per
+# poll interval.
+FEED_BATCH = 200
 RINGING_KINDS = (
     EventKind.RAISED,
     EventKind.ESCALATED,
@@ -68,7 +71,7 @@ def board(request):
     names = _area_names(a.area_code for a in active + closed)
     for a in active + closed:
         a.area_name = names.get(a.area_code, a.area_code or _("未知地点"))
-    last = selectors.latest_event_id()
+    last, gaps = selectors.latest_event_id()
     audit.record(
         "crisis.alert.list",
         actor=user,
@@ -83,6 +86,7 @@ def board(request):
             "active": active,
             "closed": closed,
             "last_event": last,
+            "event_gaps": ",".join(map(str, gaps)),
             "unacked": sum(1 for a in active if a.status == Status.OPEN),
             "overdue_count": sum(1 for a in active if a.overdue),
             "now": now,
@@ -132,18 +136,21 @@ def _uncovered_now(user, now) -> list[dict]:
 def feed(request, since: int):
     """Alert events after `since` that this user may see: the board polls it every 300 ms.
 
+    `?gaps=` names ids below `since` the board has not seen yet (selectors.FEED_GAP_SPAN says
+    why there are any); events among them that have committed since come with the new ones.
     Carries no names, only what a board row shows, so a poll is not an audited view; opening
     the alert is.
     """
     user = request.user
+    asked = _gap_ids(request.GET.get("gaps", ""))
+    ids, gaps = selectors.next_event_ids(since, FEED_BATCH)
+    last = ids[-1] if ids else since
+    filled = selectors.filled_gaps(asked)
     events = list(
-        selectors.feed_events(user, since, FEED_KINDS)
+        selectors.feed_events(user, FEED_KINDS, ids + filled)
         .select_related("alert", "alert__assigned_to")
-        .order_by("id")[:100]
+        .order_by("id")
     )
-    last = events[-1].id if events else since
-    if not events and since == 0:
-        last = selectors.latest_event_id()
     names = _area_names(e.alert.area_code for e in events)
     mine = [
         e.alert_id for e in events if e.kind in RINGING_KINDS and e.alert.assigned_to_id == user.pk
@@ -154,33 +161,42 @@ def feed(request, since: int):
     return JsonResponse(
         {
             "last": last,
+            "gaps": gaps,
+            "filled": filled,
             "unacked": unacked,
-            "events": [
-                {
-                    "id": e.id,
-                    "kind": e.kind,
-                    "kind_label": e.get_kind_display(),
-                    "alert": {
-                        "id": e.alert_id,
-                        "level": e.alert.level,
-                        "level_label": e.alert.get_level_display(),
-                        "status": e.alert.status,
-                        "status_label": e.alert.get_status_display(),
-                        "summary": e.alert.summary,
-                        "area": names.get(e.alert.area_code)
-                        or e.alert.area_code
-                        or str(_("未知地点")),
-                        "raised_at": timezone.localtime(e.alert.raised_at).strftime("%H:%M:%S"),
-                        "mine": e.alert.assigned_to_id == user.pk,
-                        "assignee": str(e.alert.assigned_to or ""),
-                        "overdue": e.alert.is_late(now),
-                        "url": reverse("crisis:alert", args=[e.alert_id]),
-                    },
-                }
-                for e in events
-            ],
+            "events": [_feed_row(e, user, names, now) for e in events],
         }
     )
+
+
+def _gap_ids(raw: str) -> list[int]:
+    ids = []
+    for part in raw.split(",")[: selectors.FEED_GAP_LIMIT]:
+        if part.strip().isdigit():
+            ids.append(int(part))
+    return ids
+
+
+def _feed_row(e, user, names, now) -> dict:
+    return {
+        "id": e.id,
+        "kind": e.kind,
+        "kind_label": e.get_kind_display(),
+        "alert": {
+            "id": e.alert_id,
+            "level": e.alert.level,
+            "level_label": e.alert.get_level_display(),
+            "status": e.alert.status,
+            "status_label": e.alert.get_status_display(),
+            "summary": e.alert.summary,
+            "area": names.get(e.alert.area_code) or e.alert.area_code or str(_("未知地点")),
+            "raised_at": timezone.localtime(e.alert.raised_at).strftime("%H:%M:%S"),
+            "mine": e.alert.assigned_to_id == user.pk,
+            "assignee": str(e.alert.assigned_to or ""),
+            "overdue": e.alert.is_late(now),
+            "url": reverse("crisis:alert", args=[e.alert_id]),
+        },
+    }
 
 
 # One alert ----------------------------------------------------------------------------------

@@ -7,7 +7,14 @@ from django.utils import timezone
 from xinan.cases.models import Task
 from xinan.core.models import AuditEntry
 from xinan.crisis import runner, services
-from xinan.crisis.models import Alert, CallbackTask, EventKind, HotlineCall, Status
+from xinan.crisis.models import (
+    Alert,
+    AlertEvent,
+    CallbackTask,
+    EventKind,
+    HotlineCall,
+    Status,
+)
 from xinan.crisis.tests.conftest import emit, item9
 
 
@@ -89,6 +96,55 @@ def test_the_feed_delivers_new_alerts_after_an_id_and_marks_delivery(
     assert client.get(reverse("crisis:feed", args=[data["last"]])).json()["events"] == []
     _login(client, crisis_b)
     assert client.get(reverse("crisis:feed", args=[start["last"]])).json()["events"] == []
+
+
+def test_an_event_that_commits_after_a_later_one_still_reaches_the_board(
+    client, person_a, crisis_a
+):
+    """On PostgreSQL an event id is handed out at insert: an alert event inserted first can
+    commit after one inserted later. Here the earlier row is held back and written with its id
+    after the board has moved past it, as that late commit would be."""
+    _login(client, crisis_a)
+    emit(person_id=person_a.pk, critical=item9(2))
+    runner.run_once("test")
+    alert = Alert.objects.get()
+    start = client.get(reverse("crisis:feed", args=[0])).json()
+    late = AlertEvent.objects.create(alert=alert, kind=EventKind.ESCALATED, note="late")
+    AlertEvent.objects.create(alert=alert, kind=EventKind.REPEATED)
+    held = {"id": late.id, "alert": alert, "kind": late.kind, "at": late.at, "note": "late"}
+    late.delete()
+
+    data = client.get(reverse("crisis:feed", args=[start["last"]])).json()
+    assert [e["kind"] for e in data["events"]] == ["repeated"]
+    assert data["gaps"] == [held["id"]]
+    AlertEvent.objects.create(**held)  # the slow transaction commits
+    url = reverse("crisis:feed", args=[data["last"]]) + f"?gaps={held['id']}"
+    again = client.get(url).json()
+    assert [e["id"] for e in again["events"]] == [held["id"]]
+    assert again["events"][0]["kind"] == "escalated" and again["filled"] == [held["id"]]
+    assert again["last"] == data["last"]
+
+
+def test_the_board_starts_with_the_ids_below_its_start_that_have_not_committed(
+    client, person_a, crisis_a
+):
+    _login(client, crisis_a)
+    emit(person_id=person_a.pk, critical=item9(2))
+    runner.run_once("test")
+    alert = Alert.objects.get()
+    pending = AlertEvent.objects.create(alert=alert, kind=EventKind.ESCALATED)
+    newest = AlertEvent.objects.create(alert=alert, kind=EventKind.REPEATED)
+    pending_id = pending.id
+    pending.delete()
+    page = client.get(reverse("crisis:board")).text
+    assert f'data-last="{newest.id}"' in page
+    assert f'data-gaps="{pending_id}"' in page
+
+
+def test_the_feed_ignores_gaps_that_are_not_ids(client, crisis_a):
+    _login(client, crisis_a)
+    data = client.get(reverse("crisis:feed", args=[5]) + "?gaps=1,x,-3,,2%3B").json()
+    assert data["events"] == [] and data["filled"] == []
 
 
 def test_the_detail_page_is_audited_and_shows_the_timeline(client, alert_a, crisis_a):
@@ -275,11 +331,12 @@ def test_the_board_and_feed_cost_the_same_queries_for_one_alert_or_thirty(client
 
     emit(critical=item9(), area_code=areas["grid_a"].code)
     runner.run_once("test")
-    one = (cost(reverse("crisis:board")), cost(reverse("crisis:feed", args=[0])))
+    feed = reverse("crisis:feed", args=[0])
+    one = (cost(reverse("crisis:board")), cost(feed))
     for _ in range(29):
         emit(critical=item9(), area_code=areas["grid_a"].code)
     runner.run_once("test")
-    thirty = (cost(reverse("crisis:board")), cost(reverse("crisis:feed", args=[0])))
+    thirty = (cost(reverse("crisis:board")), cost(feed))
     assert one == thirty
     assert thirty[1] <= 10
 

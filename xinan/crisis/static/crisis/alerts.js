@@ -1,13 +1,18 @@
 // The crisis board's live feed: poll /crisis/alerts/since/<last event id> every 300 ms
 // (CRISIS_BOARD_POLL_MS).
 // A dropped connection backs off and retries by itself; because the feed is keyed by event id,
-// whatever happened meanwhile arrives on the first successful poll.
+// whatever happened meanwhile arrives on the first successful poll. Ids below `last` that were
+// not committed yet when the feed moved past them (PostgreSQL hands out ids before commit) are
+// asked about again for a minute (`gaps`); a rolled-back id never arrives and is dropped.
 (function () {
   "use strict";
   var board = document.getElementById("alert-board");
   if (!board) return;
   var feedBase = board.dataset.feed.replace(/0$/, "");
   var last = parseInt(board.dataset.last || "0", 10);
+  var GAP_MS = 60000;
+  var gaps = {}; // event id -> when the board first missed it
+  addGaps((board.dataset.gaps || "").split(",").filter(Boolean).map(Number));
   var rows = document.getElementById("alert-rows");
   var badge = document.querySelector("[data-testid=unacked-badge]");
   var status = document.querySelector("[data-testid=live-status]");
@@ -142,6 +147,23 @@
     document.title = (n ? "(" + n + ") " : "") + baseTitle;
   }
 
+  function addGaps(ids) {
+    var now = Date.now();
+    ids.forEach(function (id) {
+      if (!(id in gaps)) gaps[id] = now;
+    });
+  }
+
+  function gapQuery() {
+    var now = Date.now();
+    var ids = [];
+    Object.keys(gaps).forEach(function (id) {
+      if (now - gaps[id] > GAP_MS) delete gaps[id];
+      else ids.push(id);
+    });
+    return ids.length ? "?gaps=" + ids.slice(0, 50).join(",") : "";
+  }
+
   function apply(data) {
     var loudest = null;
     var rank = { red: 3, orange: 2, yellow: 1 };
@@ -154,6 +176,8 @@
       }
     });
     if (data.events.length) sortRows();
+    (data.filled || []).forEach(function (id) { delete gaps[id]; });
+    addGaps(data.gaps || []);
     last = data.last;
     board.dataset.last = String(last);
     setBadge(data.unacked);
@@ -161,7 +185,7 @@
   }
 
   function poll() {
-    fetch(feedBase + last, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetch(feedBase + last + gapQuery(), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) {
         if (r.status === 403 || r.status === 404 || r.redirected) {
           window.location.reload(); // session ended: the login page says what to do
