@@ -175,3 +175,13 @@ def test_the_new_record_form_offers_notes_only_to_roles_that_read_them(
     assert 'name="notes"' not in client.get("/people/new/").content.decode()
     client.force_login(psychiatrist)
     assert 'name="notes"' in client.get("/people/new/").content.decode()
+
+
+def test_the_person_page_names_the_home_area_and_keeps_its_code_as_a_hint(
+    client, grid_worker, person_a
+):
+    client.force_login(grid_worker)
+    body = client.get(f"/people/{person_a.pk}/").content.decode()
+    area = person_a.home_area
+    assert f">{area.name}</dd>" in body
+    assert f"（{area.code}）" not in body and f'title="区划代码 {area.code}"' in body
