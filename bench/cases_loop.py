@@ -10,6 +10,11 @@
 
     python -m bench.cases_loop            # both databases, the issue's sizes
     BENCH_CASES_OPEN=100000 BENCH_CASES_CLOSED=200000 python -m bench.cases_loop
+    BENCH_CASES_BACKENDS=postgresql BENCH_CASES_PARTS=lag python -m bench.cases_loop
+
+BENCH_CASES_BACKENDS (sqlite,postgresql) picks the databases, BENCH_CASES_PARTS (pages,lag) the
+parts: `pages` is (w) and (t), `lag` is (c). A run of both parts on both databases rewrites its
+section of docs/benchmarks.md; any other run only prints what it measured.
 
 The load generator is wrk (one thread and connection per user, each with its own session
 cookie, through a Lua script); the server is `xinan serve` pinned to CPU 0, wrk to CPU 1. The
@@ -37,6 +42,8 @@ OPEN = int(os.environ.get("BENCH_CASES_OPEN", "1000000"))
 CLOSED = int(os.environ.get("BENCH_CASES_CLOSED", "2000000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 REPS = int(os.environ.get("BENCH_REPS", "3"))
+BACKENDS = os.environ.get("BENCH_CASES_BACKENDS", "sqlite,postgresql").split(",")
+PARTS = os.environ.get("BENCH_CASES_PARTS", "pages,lag").split(",")
 USERS = 10
 PERSONS = 100_000
 TOWNS, VILLAGES, GRIDS = 10, 10, 3
@@ -575,9 +582,19 @@ def run_backend(db) -> dict:
     log(f"{db.name}: seeding {OPEN:,} open + {CLOSED:,} closed tasks")
     seeded = child(env, "seed")
     log(f"{db.name}: seeded in {seeded['seconds']} s ({seeded['open']:,} open)")
+    result = {"seeded": seeded}
+    if "pages" in PARTS:
+        result.update(pages(env, seeded))
+    if "lag" in PARTS:
+        result["c"] = child(env, "consumer")
+    return result
+
+
+def pages(env: dict, seeded: dict) -> dict:
+    """(w) and (t) against `xinan serve`, REPS interleaved runs."""
     timeline = child(env, "seed_timeline")
     server, port = serve(env)
-    result = {"seeded": seeded, "timeline_items": timeline["items"], "w": [], "t": [], "t10": []}
+    result = {"timeline_items": timeline["items"], "w": [], "t": [], "t10": []}
     result["hz"] = []
     cookies = [f"sessionid={s}" for s in seeded["sessions"]]
     tl = [f"sessionid={timeline['session']}"] * USERS
@@ -599,7 +616,6 @@ def run_backend(db) -> dict:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    result["c"] = child(env, "consumer")
     return result
 
 
@@ -643,6 +659,8 @@ def report(results: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
+        if "w" not in r:
+            continue
         hz, w, t, t10 = r["hz"], r["w"], r["t"], r["t10"]
         errors = sum(x["errors"] for x in hz + w + t + t10)
         lines.append(
@@ -661,6 +679,8 @@ def report(results: dict) -> str:
         "|---|---|---|---|" + "---|" * len(_consumers(results)) + "---|",
     ]
     for name, r in results.items():
+        if "c" not in r:
+            continue
         c, q = r["c"], r["c"]["queries"]
         lags = "".join(f" {_lag(c, n)} |" for n in _consumers(results))
         lines.append(
@@ -678,7 +698,7 @@ def _lag(c: dict, name: str) -> str:
 
 
 def _consumers(results: dict) -> list[str]:
-    first = next(iter(results.values()))["c"]["lag"]
+    first = next((r["c"]["lag"] for r in results.values() if "c" in r), {})
     return list(first)
 
 
@@ -692,12 +712,16 @@ def main() -> None:
         )
         return
     results = {}
-    for backend in [Sqlite, Postgres][: int(os.environ.get("BENCH_CASES_DBS", "2"))]:
+    for key, backend in (("sqlite", Sqlite), ("postgresql", Postgres)):
+        if key not in BACKENDS:
+            continue
         with backend() as db:
             results[db.name] = run_backend(db)
     text = report(results)
-    write_part(MARK, text)
+    if set(PARTS) >= {"pages", "lag"} and len(results) == 2:
+        write_part(MARK, text)
     print(text)
+    print(json.dumps({name: r.get("c") for name, r in results.items()}, default=str))
 
 
 if __name__ == "__main__":

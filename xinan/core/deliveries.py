@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy
 
-from xinan.core import audit, bus, events
+from xinan.core import audit, bus, events, priority
 from xinan.core.leases import Leases, db_time, lease_seconds, no_leases, worker_name
 from xinan.core.lib import fastsql
 from xinan.core.models import Delivery, OutboxEvent
@@ -244,13 +244,18 @@ def run_items(items: list[Item], lane: str, worker: str, result: Result) -> None
     """Hand each (claimed, event, consumer) to its consumer, in order, in transactions of at
     most the lane's budget; see the module's docstring for what happens when one raises."""
     budget = TRANSACTION_BUDGET.get(lane, 0.1)
+    yields = lane == "bulk"  # bulk work lets this process's live lanes run first
     i = 0
     while i < len(items):
         j = i  # the next item to run; on an exception, the one that raised
+        if yields:
+            priority.step_aside()
         try:
             with transaction.atomic():
                 deadline = time.monotonic() + budget
-                while j < len(items) and (j == i or time.monotonic() < deadline):
+                while j < len(items) and (
+                    j == i or (time.monotonic() < deadline and not (yields and priority.busy()))
+                ):
                     _claimed, event, consumer = items[j]
                     consumer.func(event)
                     j += 1

@@ -4,7 +4,8 @@
     xinan serve                  # the embedded default runs the same loops in-process
 
 Each lane is a thread of its own with its own database connection, so live and critical work
-never waits behind bulk work or sweeps:
+never waits behind bulk work or sweeps (and, as the threads share the interpreter lock, the bulk
+lane and the importer step aside while a live lane is in a pass: xinan/core/priority.py):
 
 - `critical`: deliveries to consumers registered with lane="critical" (crisis alerts);
 - `default`: deliveries to the other consumers;
@@ -34,7 +35,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from xinan.core import bus
+from xinan.core import bus, priority
 from xinan.core.deliveries import (  # noqa: F401 — the worker's API, used across the project
     BATCH,
     DELIVERY_LANES,
@@ -146,7 +147,7 @@ class Worker:
         listener = self._listen(lane_topics(lane) or ["—"])
         try:
             while not self.stop.is_set():
-                result = self._guarded(lane, lambda: deliver(lane, self.name, leases=self.leases))
+                result = self._guarded(lane, lambda: self._deliver(lane))
                 self._passed(lane, result)
                 if self.stop.is_set():
                     break
@@ -158,6 +159,12 @@ class Worker:
             self._listeners.discard(listener)
             listener.close()
             connection.close()
+
+    def _deliver(self, lane: str):
+        if lane == "bulk":
+            return deliver(lane, self.name, leases=self.leases)
+        with priority.live():  # this process's bulk work steps aside meanwhile
+            return deliver(lane, self.name, leases=self.leases)
 
     def _sweep_loop(self) -> None:
         sweeper = Sweeper(self.name, self.leases)

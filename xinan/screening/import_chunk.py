@@ -15,13 +15,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from xinan.core import audit, jobs, outbox, scope
+from xinan.core import audit, jobs, outbox, priority, scope
 from xinan.core.lib import fastsql
 from xinan.screening import services, topics
 from xinan.screening.models import Assessment, ImportJob, Mode
 
 # One audit row per chunk and area, not per assessment (docs/screening.md, "Bulk import").
 CHUNK_ACTION = "screening.import.chunk"
+# Rows parsed between two chances for the worker's live lanes to run first (core/priority.py).
+STEP_ROWS = 200
 audit.register_action(CHUNK_ACTION, gettext_lazy("批量导入测评（每批一条）"))
 
 
@@ -70,7 +72,9 @@ def _parse(chunk, rejects, cache) -> list[tuple]:
     suffix = cache.key_suffix
     sha256 = hashlib.sha256
     parsed = []
-    for line, row in chunk:
+    for n, (line, row) in enumerate(chunk):
+        if not n % STEP_ROWS:
+            priority.step_aside()  # a worker's live lanes first (outside the transaction)
         if len(row) < width:
             row = row + [""] * (width - len(row))
         id_hash, error = ids.get(row[0]) or cache.id_hash(row[0])

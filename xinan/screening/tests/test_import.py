@@ -281,3 +281,40 @@ def test_it_wakes_the_crisis_consumer_once_per_chunk(grid_worker, person_a, tmp_
     )
     assert importer.run(job.pk).rows_imported == 5
     assert published == ["bulk", "assessment.scored"] * 2
+
+
+def test_it_lets_the_worker_s_live_lanes_run_first(grid_worker, person_a, tmp_path, monkeypatch):
+    """While a live lane of the same worker process is in a pass (xinan/core/priority.py), the
+    importer waits between the rows it parses, then imports them all."""
+    import threading
+
+    from xinan.core import priority
+
+    monkeypatch.setattr(priority, "STEP_ASIDE_SECONDS", 60)
+    path = tmp_path / "three.csv"
+    with path.open("w", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for day in range(1, 4):
+            w.writerow([person_a.id_number, "", f"2026-10-{day:02d}", "", *"000000001"])
+    job = ImportJob.objects.create(
+        instrument="PHQ-9", file_name="three.csv", path=str(path), created_by=grid_worker
+    )
+    entered, waited = threading.Event(), []
+
+    def live_pass():
+        with priority.live():
+            entered.set()
+            for _ in range(1000):
+                if priority.waiting():
+                    waited.append(True)
+                    return
+                threading.Event().wait(0.005)
+
+    t = threading.Thread(target=live_pass)
+    t.start()
+    entered.wait(10)
+    job = importer.run(job.pk)
+    t.join(10)
+    assert waited == [True]
+    assert job.rows_imported == 3 and Assessment.objects.count() == 3
