@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from xinan.cases import topics
 from xinan.cases.models import (
+    MADE_BY_THEIR_OWN_PATH,
     AssignTo,
     Case,
     FollowUp,
@@ -138,6 +139,8 @@ def add_task(case: Case, *, actor, kind: str, title: str, due_at: dt.datetime) -
     title = title.strip()
     if kind not in TaskKind.values:
         raise CaseError(_("请选择任务类型"), field="kind")
+    if kind in MADE_BY_THEIR_OWN_PATH:
+        raise CaseError(TaskKind(kind).refusal, field="kind")
     if not title:
         raise CaseError(_("请填写事项"), field="title")
     if not may_work_on(actor, case):
