@@ -2,16 +2,18 @@
 
 A callback owed after a high-risk hotline call, or asked for from the crisis screen, is a task
 like every other piece of the loop: it sits in 我的待办 of the person who holds it (or of the
-crisis workers of its area while nobody does), with its due time and overdue mark, and it is
-done once, from the worklist or from the crisis desk. Why two rows and not one: the cases
+crisis workers of its area while nobody does), with its due time and overdue mark, and a link to
+the alert page where it is dialled and done. Why two rows and not one: the cases
 `Task` holds what every task has — due time, status, assignee, completion — and nothing else,
 while `crisis.CallbackTask` keeps what only the crisis desk may read (the caller's number,
 encrypted, the resident's message, the call and the alert) and points at its task. Moving the
 number into `Task` would put a crisis secret in a table every worklist query reads; copying the
 due time into crisis would give two clocks that drift. So the due time, status, assignee and
-completion exist only here, and crisis changes them through these functions. Done from either
-place it is one verb, `services.complete_task`, which lets whoever `may_work` on it finish it
-once.
+completion exist only here, and crisis changes them through these functions. It is done by one
+verb, `crisis.services.complete_callback` (the alert page, the hotline desk, a contact that
+reached the person), which records the outcome the worker chose, writes it on the alert's
+timeline and closes the task through `finish`; the worklist's own 完成 (`complete_task`)
+refuses this kind, so no callback is ever done with its outcome and timeline left empty.
 
 A missed callback escalates along the crisis duty chain (`crisis.escalate_overdue_callbacks`,
 on the core scheduler), within the alert level's deadline; the loop's own sweep, which hands
@@ -128,6 +130,14 @@ def reassign(task: Task, *, to_user, actor) -> Task:
         audit.record("cases.task.assign", task, actor=actor, changed_fields=["assignee"])
     task.refresh_from_db()
     return task
+
+
+def finish(task: Task, *, actor, result: str) -> Task:
+    """Close the callback's task once (the crisis side's `complete`, inside its transaction):
+    refused, as every task is, for whoever may not work on it or when it is no longer open."""
+    from xinan.cases.services.tasks import finish_task
+
+    return finish_task(task, actor=actor, result=result)
 
 
 def _refuse(actor, task: Task, message: str):

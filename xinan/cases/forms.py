@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from xinan.cases.models import (
+    MADE_BY_THEIR_OWN_PATH,
     CloseReason,
     Direction,
     FollowUpMode,
@@ -67,7 +68,7 @@ class AssignForm(forms.Form):
 
 
 class TaskForm(forms.Form):
-    kind = forms.ChoiceField(label=_("类型"), choices=_choices(TaskKind, {"escalation"}))
+    kind = forms.ChoiceField(label=_("类型"), choices=_choices(TaskKind, MADE_BY_THEIR_OWN_PATH))
     title = forms.CharField(label=_("事项"), max_length=200)
     due_at = forms.DateTimeField(label=_("截止时间"), widget=DateTimeInput())
 

@@ -4,6 +4,7 @@ follow-ups. Business rules live in services.py; this module holds the data and i
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -214,12 +215,33 @@ class TaskKind(models.TextChoices):
     FOLLOW_UP_CONTACT = "follow_up_contact", _("跟进联系")
     REFERRAL_ANSWER = "referral_answer", _("答复转介")
     FOLLOW_UP = "follow_up", _("随访复评")
-    CALLBACK = "callback", _("回电")
+    # A call back a worker promised a person in their case (added from the case page): a
+    # contact like the two above. Not the crisis desk's callback below, hence "联系".
+    CALLBACK = "callback", _("回电联系")
     # A crisis callback (after a high-risk call, or asked for from the crisis screen): the
     # crisis app keeps the number and its alert (crisis.CallbackTask), this task the rest.
+    # Made only there (MADE_BY_THEIR_OWN_PATH), and only it may have no person.
     CRISIS_CALLBACK = "crisis_callback", _("危机回电")
     ESCALATION = "escalation", _("逾期督办")
     OTHER = "other", _("其他")
+
+    @property
+    def refusal(self) -> str:
+        """Why no rule or worker makes a task of this kind (`MADE_BY_THEIR_OWN_PATH`)."""
+        return str(_REFUSALS[self])
+
+
+# Kinds made only by their own path, never by a TaskRule or a worker's 新增任务: a crisis
+# callback by the crisis side (crisis.services.callbacks.create, which keeps the number and the
+# alert beside it; a task without them could be neither dialled nor done), an escalation by the
+# overdue sweep.
+_REFUSALS = {
+    TaskKind.CRISIS_CALLBACK: _(
+        "危机回电只能由热线高危来电或居民回电请求生成（需附带回电号码和预警），不能由任务规则或手工创建"
+    ),
+    TaskKind.ESCALATION: _("逾期督办只能由逾期任务自动生成，不能由任务规则或手工创建"),
+}
+MADE_BY_THEIR_OWN_PATH = frozenset(_REFUSALS)
 
 
 class AssignTo(models.TextChoices):
@@ -259,6 +281,11 @@ class TaskRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        super().clean()
+        if self.kind in MADE_BY_THEIR_OWN_PATH:
+            raise ValidationError({"kind": TaskKind(self.kind).refusal})
+
     def due_from(self, start: dt.datetime) -> dt.datetime:
         due = start + dt.timedelta(hours=self.due_hours)
         if not self.working_days:
@@ -291,7 +318,8 @@ class Task(models.Model):
     case = models.ForeignKey(
         Case, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
     )
-    # Empty only for an anonymous crisis callback (a phone number and nothing else).
+    # Empty only for an anonymous crisis callback (a phone number and nothing else): checked
+    # by the database (cases_task_person_or_callback).
     person = models.ForeignKey(
         "people.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -361,7 +389,14 @@ class Task(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["source_key"], condition=~Q(source_key=""), name="cases_task_source_uniq"
-            )
+            ),
+            # An anonymous crisis callback is a phone number and nothing else; every other task
+            # is some person's work (their timeline, export and erasure read it by person).
+            models.CheckConstraint(
+                condition=Q(person__isnull=False) | Q(kind="crisis_callback"),
+                name="cases_task_person_or_callback",
+                violation_error_message=_("只有危机回电可以没有对应的居民"),
+            ),
         ]
 
     def __str__(self) -> str:

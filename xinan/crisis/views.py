@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from xinan.cases.callbacks import may_work
 from xinan.core import audit, scope
 from xinan.core.decorators import role_required
 from xinan.core.models import Area
@@ -217,6 +218,7 @@ def _alert_page(request, alert, *, revealed=None, status=200):
     holder = reach.holds(alert, user)
     chain = routing.chain(alert.area_code) if holder else []
     others = get_user_model().objects.in_bulk([d.user_id for d in chain if d.user_id != user.pk])
+    callbacks = list(alert.callbacks.select_related("task"))
     return render(
         request,
         "crisis/alert_detail.html",
@@ -230,7 +232,12 @@ def _alert_page(request, alert, *, revealed=None, status=200):
             "close_form": forms.CloseForm(),
             "done_form": forms.CallbackDoneForm(),
             "overdue": alert.is_overdue(),
-            "callbacks": alert.callbacks.select_related("task"),
+            "callbacks": callbacks,
+            # Who may record a callback's outcome here: the alert's holder, and whoever holds
+            # the callback in 我的待办 (its link leads here, also once the alert is closed).
+            "callbacks_mine": {
+                cb.pk for cb in callbacks if not cb.done_at and (holder or may_work(user, cb.task))
+            },
             "holder": holder,
             "contacts": reach.contacts(alert),
             "revealed": revealed,

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from xinan.cases import topics
 from xinan.cases.models import (
+    MADE_BY_THEIR_OWN_PATH,
     AssignTo,
     Case,
     FollowUp,
@@ -138,6 +139,8 @@ def add_task(case: Case, *, actor, kind: str, title: str, due_at: dt.datetime) -
     title = title.strip()
     if kind not in TaskKind.values:
         raise CaseError(_("请选择任务类型"), field="kind")
+    if kind in MADE_BY_THEIR_OWN_PATH:
+        raise CaseError(TaskKind(kind).refusal, field="kind")
     if not title:
         raise CaseError(_("请填写事项"), field="title")
     if not may_work_on(actor, case):
@@ -235,7 +238,20 @@ def may_work_task(user, task: Task) -> bool:
 
 
 def complete_task(task: Task, *, actor, result: str = "", now: dt.datetime | None = None) -> Task:
-    """Mark a task done; a contact task sets the case's first contact time."""
+    """Mark a task done; a contact task sets the case's first contact time.
+
+    A crisis callback is refused here: it is done on the crisis side only
+    (`crisis.services.complete_callback`, from the alert page or the hotline desk, where the
+    number is), which records the call's outcome and writes it on the alert's timeline. Done
+    here it would close the task and leave both empty."""
+    if task.kind == TaskKind.CRISIS_CALLBACK:
+        raise CaseError(_("危机回电请打开预警页面拨打，并在那里记录回电结果"))
+    return finish_task(task, actor=actor, result=result, now=now)
+
+
+def finish_task(task: Task, *, actor, result: str = "", now: dt.datetime | None = None) -> Task:
+    """The one place a task is marked done, once: `complete_task` for every kind but crisis
+    callbacks, `callbacks.finish` (for the crisis side) for those."""
     now = now or timezone.now()
     if not may_work_task(actor, task):
         refuse(actor, task.case, _("这项任务不在您的待办中"))

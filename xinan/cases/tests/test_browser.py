@@ -207,3 +207,49 @@ def test_a_resident_answers_a_follow_up_from_the_personal_link_on_a_phone(
     assert "已提交，谢谢您！" in page.inner_text("main")
     follow_up.refresh_from_db()
     assert follow_up.status == "done"
+
+
+NO_SIDEWAYS = """() => {
+    const page = document.scrollingElement;
+    const tables = [...document.querySelectorAll("main table")];
+    return {
+        page: page.scrollWidth - window.innerWidth,
+        tables: tables.map((t) => t.scrollWidth - t.clientWidth),
+    };
+}"""
+
+
+def test_the_worklist_reads_on_a_phone_without_scrolling_sideways(
+    new_page, login_as, screenshot, counsellor, person_a
+):
+    now = timezone.now()
+    rows = [
+        ("first_contact", "筛查阳性：3天内首次联系（PHQ-9 15分，第9题阳性，请尽快电话联系）", -2),
+        ("follow_up", "随访复评（PHQ-9）", 3),
+        ("crisis_callback", "居民请求回电 138****1234", 1),
+    ]
+    for kind, title, hours in rows:
+        Task.objects.create(
+            kind=kind,
+            title=title,
+            person=None if kind == "crisis_callback" else person_a,
+            due_at=now + dt.timedelta(hours=hours),
+            area_code=person_a.home_area_id,
+            assignee=counsellor,
+            link="/crisis/hotline/" if kind == "crisis_callback" else "",
+        )
+    page = new_page(
+        viewport={"width": 375, "height": 812},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
+    login_as(page, counsellor)
+    for url, name in (("/cases/", "worklist"), ("/workbench/", "workbench")):
+        page.goto(url)
+        assert "筛查阳性：3天内首次联系" in page.inner_text("main")
+        overflow = page.evaluate(NO_SIDEWAYS)
+        assert overflow["page"] <= 0 and all(t <= 0 for t in overflow["tables"]), overflow
+        done = page.get_by_role("button", name="完成").first.bounding_box()
+        assert done["x"] + done["width"] <= 375  # 完成 is on the screen, not past its edge
+        screenshot(page, name)

@@ -1,3 +1,5 @@
+import re
+
 from xinan.testing import factories
 
 
@@ -23,6 +25,19 @@ def test_the_workbench_shows_scope_and_counts(client, grid_worker, person_a, per
     body = client.get("/workbench/").content.decode()
     assert "安顺居委会第1网格" in body
     assert 'data-testid="person-total">1<' in body
+
+
+def test_my_scope_names_the_areas_and_keeps_their_codes_as_a_tooltip(client, grid_worker, areas):
+    from xinan.accounts.models import Membership
+
+    Membership.objects.create(user=grid_worker, role="social_worker", area=areas["town_a"])
+    client.force_login(grid_worker)
+    body = client.get("/workbench/").content.decode()
+    scope = body[body.index("我的职责范围") : body.index("</section>", body.index("我的职责范围"))]
+    shown = re.sub(r"<[^>]+>", "", scope)
+    assert "网格员 · 安顺居委会第1网格" in shown and "社工 · 华阳路街道" in shown
+    assert not re.search(r"\d{6}", shown)  # no raw area code in the text
+    assert 'title="310105001001001"' in scope and 'title="310105001000"' in scope
 
 
 def test_home_sends_people_where_they_belong(client, grid_worker, resident_user):

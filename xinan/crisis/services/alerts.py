@@ -321,7 +321,7 @@ def record_contact(alert: Alert, *, actor, outcome: str, note: str = "") -> Aler
         if outcome in (ContactOutcome.REACHED, ContactOutcome.VISITED):
             # Reaching the person answers their callback request too.
             for task in locked.callbacks.pending().select_related("task"):
-                callbacks.complete(task, actor=actor, outcome=outcome)
+                callbacks.complete(task, actor=actor, outcome=outcome, on_timeline=False)
     return event
 
 

@@ -12,10 +12,9 @@ from django.utils.translation import gettext as _
 from xinan.cases import callbacks as tasks
 from xinan.cases.models import TaskStatus
 from xinan.cases.services.cases import CaseError
-from xinan.cases.services.tasks import complete_task
 from xinan.core import audit
-from xinan.crisis.models import Alert, CallbackTask, ContactOutcome
-from xinan.crisis.services.common import CrisisError
+from xinan.crisis.models import Alert, CallbackTask, ContactOutcome, EventKind
+from xinan.crisis.services.common import CrisisError, _event
 
 
 def create(
@@ -67,8 +66,11 @@ def follow_holder(holders: dict[int, int], *, due_at: dt.datetime | None = None)
         tasks.hand_to(task_ids, user_id, due_at=due_at)
 
 
-def complete(callback: CallbackTask, *, actor, outcome: str) -> None:
-    """Done from the crisis side (inside the caller's transaction); its task once only."""
+def complete(callback: CallbackTask, *, actor, outcome: str, on_timeline: bool = True) -> None:
+    """Done (inside the caller's transaction), its task once only: the one way a callback is
+    done, from the alert page, the hotline desk or a contact that reached the person. The
+    outcome is kept on the callback and, with `on_timeline`, written on the alert's timeline
+    (a contact attempt; `record_contact` has written its own)."""
     if callback.task.status != TaskStatus.OPEN:
         raise CrisisError(_("该回电任务已完成"))
     if not tasks.may_work(actor, callback.task):
@@ -76,10 +78,22 @@ def complete(callback: CallbackTask, *, actor, outcome: str) -> None:
         # admin after the callback was handed on): the callback is theirs to close.
         tasks.hand_to([callback.task_id], actor.pk)
         callback.task.refresh_from_db()
-    try:  # locks the task: done from 我的待办 a moment ago, it is refused here
-        complete_task(callback.task, actor=actor, result=str(ContactOutcome(outcome).label))
+    label = str(ContactOutcome(outcome).label)
+    try:  # locks the task: done a moment ago elsewhere, it is refused here
+        callback.task = tasks.finish(callback.task, actor=actor, result=label)
     except CaseError as exc:
         raise CrisisError(exc.message) from None
     callback.outcome = outcome
     callback.save(update_fields=["outcome"])
     audit.record("crisis.callback.done", callback, actor=actor, changed_fields=["outcome"])
+    if on_timeline and callback.alert_id:
+        _event(
+            callback.alert,
+            EventKind.CONTACT,
+            actor=actor,
+            data={
+                "outcome": outcome,
+                "label": _("回电：%(outcome)s") % {"outcome": label},
+                "callback": callback.pk,
+            },
+        )

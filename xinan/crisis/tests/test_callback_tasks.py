@@ -1,6 +1,7 @@
 """A crisis callback is a loop task: in its holder's 我的待办 with due time, overdue mark and a
-link to its alert; done once from either place; escalated along the duty chain when missed;
-handed on only within the crisis area; anonymous (no person) works."""
+link to its alert, where it is done once with its outcome (written on the alert's timeline);
+escalated along the duty chain when missed; handed on only within the crisis area; anonymous
+(no person) works."""
 
 import datetime as dt
 
@@ -65,22 +66,60 @@ def test_a_person_s_callback_names_the_person_not_the_number(client, areas, cris
     assert person_a.name in page.text
 
 
-def test_done_from_the_worklist_it_is_refused_on_the_desk(client, areas, crisis_a):
+def test_the_worklist_leads_a_callback_to_the_alert_page_where_its_outcome_is_recorded(
+    client, areas, crisis_a
+):
     callback = services.request_callback(phone="13800001234", area_code=areas["village_a"].code)
     client.force_login(crisis_a)
-    client.post(reverse("cases:task_done", args=[callback.task_id]), {"result": "已回电，情绪平稳"})
+    done_url = reverse("cases:task_done", args=[callback.task_id])
+    page = client.get(reverse("cases:worklist"))
+    assert "打开并拨打" in page.text and f'action="{done_url}"' not in page.text
+    # 完成 posted from an old page is refused: the outcome and the alert's timeline would stay
+    # empty.
+    page = client.post(done_url, {"result": "已回电，情绪平稳"}, follow=True)
+    assert "危机回电请打开预警页面拨打，并在那里记录回电结果" in page.text
     callback.refresh_from_db()
-    assert callback.task.status == TaskStatus.DONE and callback.done_by == crisis_a
-    assert callback.result == "已回电，情绪平稳"
+    assert callback.task.status == TaskStatus.OPEN and callback.outcome == ""
+    assert not AuditEntry.objects.filter(action="cases.task.done").exists()
+
+    alert_page = client.get(callback.task.link)
+    assert reverse("crisis:callback_done", args=[callback.pk]) in alert_page.text
     page = client.post(
-        reverse("crisis:callback_done", args=[callback.pk]), {"outcome": "reached"}, follow=True
+        reverse("crisis:callback_done", args=[callback.pk]),
+        {"outcome": "no_answer", "back": "alert"},
+        follow=True,
     )
-    assert "该回电任务已完成" in page.text
+    assert "回电已完成" in page.text
     callback.refresh_from_db()
-    assert callback.outcome == "" and callback.task.result == "已回电，情绪平稳"
+    assert callback.outcome == "no_answer" and callback.task.result == "无人接听"
+    assert callback.task.status == TaskStatus.DONE and callback.done_by == crisis_a
+    event = callback.alert.events.get(kind=EventKind.CONTACT)
+    assert event.actor == crisis_a and event.data["outcome"] == "no_answer"
+    assert "回电：无人接听" in page.text  # on the alert page's timeline
     assert AuditEntry.objects.filter(action="cases.task.done").count() == 1
-    assert not AuditEntry.objects.filter(action="crisis.callback.done").exists()
+    assert AuditEntry.objects.filter(action="crisis.callback.done").count() == 1
     assert not cases.worklist(crisis_a).exists()
+    with pytest.raises(cases.CaseError):  # nor may any other code path close it
+        cases.complete_task(callback.task, actor=crisis_a)
+
+
+def test_a_callback_kept_after_its_alert_closed_is_done_from_the_alert_page(
+    client, areas, crisis_a
+):
+    callback = services.request_callback(phone="13800001234", area_code=areas["village_a"].code)
+    alert = callback.alert
+    services.acknowledge_alert(alert, actor=crisis_a)
+    services.record_contact(alert, actor=crisis_a, outcome="no_answer")
+    services.close_alert(alert, actor=crisis_a, reason="两次未接通，改由回电任务继续联系")
+    assert list(cases.worklist(crisis_a)) == [callback.task]
+    client.force_login(crisis_a)
+    page = client.get(callback.task.link)
+    assert reverse("crisis:callback_done", args=[callback.pk]) in page.text
+    client.post(reverse("crisis:callback_done", args=[callback.pk]), {"outcome": "reached"})
+    callback.refresh_from_db()
+    assert callback.outcome == "reached" and callback.task.status == TaskStatus.DONE
+    labels = [e.data.get("label") for e in alert.events.filter(kind=EventKind.CONTACT)]
+    assert labels == ["无人接听", "回电：已接通"]
 
 
 def test_done_on_the_desk_it_leaves_the_worklist_and_is_not_done_twice(client, areas, crisis_a):
@@ -101,8 +140,11 @@ def test_reaching_the_person_from_the_alert_completes_the_task(areas, crisis_a):
     callback = services.request_callback(phone="13800001234", area_code=areas["village_a"].code)
     services.acknowledge_alert(callback.alert, actor=crisis_a)
     services.record_contact(callback.alert, actor=crisis_a, outcome="reached")
-    callback.task.refresh_from_db()
+    callback.refresh_from_db()
     assert callback.task.status == TaskStatus.DONE and callback.task.done_by == crisis_a
+    assert callback.outcome == "reached"
+    # One contact on the timeline: the one recorded, which also answered the callback.
+    assert callback.alert.events.filter(kind=EventKind.CONTACT).count() == 1
 
 
 def test_a_missed_callback_escalates_to_whoever_is_on_duty_not_to_the_town_admins(
