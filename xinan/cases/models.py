@@ -231,6 +231,16 @@ class TaskKind(models.TextChoices):
         return str(_REFUSALS[self])
 
 
+def task_kind_label(kind: str) -> str:
+    """The kind's label by an enum lookup: get_kind_display hashes every lazy choice label (a
+    gettext each), and TaskKind.values builds the list of all choices on each call; per
+    worklist row either was a sizeable part of the page."""
+    try:
+        return TaskKind(kind).label
+    except ValueError:
+        return kind
+
+
 # Kinds made only by their own path, never by a TaskRule or a worker's 新增任务: a crisis
 # callback by the crisis side (crisis.services.callbacks.create, which keeps the number and the
 # alert beside it; a task without them could be neither dialled nor done), an escalation by the
@@ -411,13 +421,7 @@ class Task(models.Model):
 
     @property
     def kind_label(self) -> str:
-        # An enum lookup: get_kind_display hashes every lazy choice label (a gettext each),
-        # and TaskKind.values builds the list of all choices on each call; per worklist row
-        # either was a sizeable part of the page.
-        try:
-            return TaskKind(self.kind).label
-        except ValueError:
-            return self.kind
+        return task_kind_label(self.kind)
 
     @property
     def assignee_display(self) -> str:

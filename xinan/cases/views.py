@@ -26,7 +26,7 @@ from xinan.cases.models import (
     TaskStatus,
 )
 from xinan.cases.services.cases import CASE_ROLES
-from xinan.cases.tables import table, task_links
+from xinan.cases.tables import table
 from xinan.core import audit, scope
 from xinan.core.decorators import role_required
 from xinan.core.lib import areacode
@@ -36,7 +36,7 @@ audit.register_action("cases.person.reveal", gettext_lazy("查看完整联系方
 staff_only = role_required(*CASE_ROLES, "area_admin")
 
 
-def _when(task: Task, now: dt.datetime) -> str:
+def _when(task: services.TaskRow, now: dt.datetime) -> str:
     if task.due_at < now:
         return "overdue"
     if timezone.localtime(task.due_at).date() == timezone.localdate(now):
@@ -60,7 +60,7 @@ def worklist(request):
         narrow &= Q(due_at__gte=now, due_at__lte=end_of_today)
     elif when == "upcoming":
         narrow &= Q(due_at__gt=end_of_today)
-    tasks = services.worklist_rows(request.user).filter(narrow)
+    tasks = services.worklist(request.user).filter(narrow)
     t = table(
         request,
         tasks,
@@ -77,10 +77,10 @@ def worklist(request):
         ids=lambda order, start, stop: services.worklist_ids(
             request.user, narrow, order, start, stop
         ),
+        rows=services.task_rows,
     )
     for task in t.page:
         task.when = _when(task, now)
-    task_links(t.page)
     return render(
         request,
         "cases/worklist.html",

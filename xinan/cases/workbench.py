@@ -11,7 +11,6 @@ from xinan.cases import services
 from xinan.cases.models import CaseSource, ReferralStatus, TaskKind
 from xinan.cases.services.cases import CASE_ROLES
 from xinan.cases.services.referrals import institutions_of
-from xinan.cases.tables import first_rows, task_links
 from xinan.core.workbench import Section, section
 
 FIRST_CONTACT_ROLES = frozenset({"grid_worker", "social_worker", "counsellor", "doctor"})
@@ -26,15 +25,15 @@ def my_worklist(request) -> Section | None:
         return None
     now = timezone.now()
     end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=59)
-    tasks = services.worklist_rows(user)
-    overdue = first_rows(tasks.filter(due_at__lt=now), 10)
-    today = first_rows(tasks.filter(due_at__gte=now, due_at__lte=end_of_today), 10)
-    upcoming = first_rows(tasks.filter(due_at__gt=end_of_today), max(0, 10 - len(today)))
+    tasks = services.worklist(user)
+    first = services.first_task_rows
+    overdue = first(tasks.filter(due_at__lt=now), 10)
+    today = first(tasks.filter(due_at__gte=now, due_at__lte=end_of_today), 10)
+    upcoming = first(tasks.filter(due_at__gt=end_of_today), max(0, 10 - len(today)))
     for when, tasks_when in (("overdue", overdue), ("today", today), ("upcoming", upcoming)):
         for task in tasks_when:
             task.when = when
     rows = [*overdue, *today, *upcoming]
-    task_links(rows)
     week_ago = now - dt.timedelta(days=7)
     # New signals for those who make the first contact; psychiatrists get theirs as referrals.
     first_contact = bool(roles & FIRST_CONTACT_ROLES)

@@ -33,15 +33,17 @@ from xinan.cases.services.referrals import (
     sent,
 )
 from xinan.cases.services.tasks import (
+    TaskRow,
     add_escalation,
     add_task,
     complete_task,
     create_from_rules,
     escalate_overdue,
+    first_task_rows,
     reassign_task,
+    task_rows,
     worklist,
     worklist_ids,
-    worklist_rows,
 )
 
 __all__ = [
@@ -78,5 +80,7 @@ __all__ = [
     "sent",
     "worklist",
     "worklist_ids",
-    "worklist_rows",
+    "TaskRow",
+    "first_task_rows",
+    "task_rows",
 ]

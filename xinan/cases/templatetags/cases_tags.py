@@ -1,6 +1,7 @@
 from django import template
+from django.middleware.csrf import get_token
 
-from xinan.cases import timeline
+from xinan.cases import tables, timeline
 
 register = template.Library()
 
@@ -16,3 +17,12 @@ def person_timeline(context, person):
         "items": timeline.for_person(user, person),
         "open_cases": cases_for(user).filter(person=person).open(),
     }
+
+
+@register.simple_tag(takes_context=True)
+def task_rows(context, rows, empty=""):
+    """Worklist rows (`services.TaskRow`s) as table rows; "done" returns to this page."""
+    request = context["request"]
+    return tables.render_task_rows(
+        rows, next_url=request.get_full_path(), csrf_token=get_token(request), empty=empty
+    )

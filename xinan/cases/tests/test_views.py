@@ -269,3 +269,27 @@ def test_it_pages_a_long_worklist_without_counting_it(client, counsellor, person
     assert "第 1 页" in html and "page=2" in html
     _r, html = page(client, counsellor, "/cases/?page=2")
     assert "待办25<" in html and "待办24<" not in html and "page=1" in html
+
+
+def test_a_worklist_row_escapes_what_staff_typed_and_posts_done_back_here(
+    client, counsellor, screened
+):
+    """Rows are written in Python (tables.render_task_rows): a title or name with markup is
+    shown as text, and "done" posts with the CSRF token and returns to the filtered list."""
+    services.add_task(
+        screened,
+        actor=counsellor,
+        kind="other",
+        title='<script>alert("x")</script>',
+        due_at=timezone.now() + dt.timedelta(days=3),
+    )
+    screened.person.name = "<b>王</b>"
+    screened.person.save()
+    _r, html = page(client, counsellor, "/cases/?when=upcoming")
+    assert "<script>alert" not in html and "&lt;script&gt;alert(&quot;x&quot;)" in html
+    assert "&lt;b&gt;王&lt;/b&gt;" in html and "<b>王</b>" not in html
+    task = Task.objects.get(title__startswith="<script>")
+    form = html[html.index(f'action="/cases/tasks/{task.pk}/done/"') :].split("</form>")[0]
+    assert 'name="csrfmiddlewaretoken" value="' in form
+    assert 'name="next" value="/cases/?when=upcoming"' in form
+    assert f'href="/cases/{screened.pk}/"' in html  # the name leads to the case
