@@ -37,6 +37,7 @@ from pathlib import Path
 
 from bench.doc import write_part
 from bench.run import PY, ROOT, Postgres, Sqlite, free_port, log, taskset
+from bench.run_report import cpu_model
 
 OPEN = int(os.environ.get("BENCH_CASES_OPEN", "1000000"))
 CLOSED = int(os.environ.get("BENCH_CASES_CLOSED", "2000000"))
@@ -636,8 +637,8 @@ def report(results: dict) -> str:
         f"{MARK} (issue 13): `python -m bench.cases_loop`",
         "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()}"
-        f" CPUs, load average {one:.1f}/{five:.1f} at the end (other sessions share the"
-        " machine; `/work/wt/bench` keeps their tests waiting); `xinan serve` (granian, 1"
+        f" × {cpu_model()}, load average {one:.1f}/{five:.1f} at the end (the bench's own"
+        " server, load and database included); `xinan serve` (granian, 1"
         " process × 4 threads, the embedded worker off so the overdue sweep does not rewrite"
         " the seeded tasks) on CPU 0; wrk on CPU 1, one thread and one keep-alive connection per"
         f" user, each user its own session; medians of {REPS} interleaved {SECONDS:.0f}-second"
