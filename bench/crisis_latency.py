@@ -44,8 +44,9 @@ LATENCY_HEADER = (
 )
 RAMP_HEADER = (
     "| database (bus) | offered /s | achieved /s | submissions | alerts | save p99 ms "
-    "| median ms | p99 ms | from commit p99 ms | consumer p99 ms | missing | ok |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| median ms | p99 ms | from commit p99 ms | consumer p99 ms | feed p99 ms | poll cycle p99 ms "
+    "| missing | ok |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -62,6 +63,7 @@ def _ramp_rows(results: list[dict]) -> str:
                 f"| {step['submissions']} | {step['alerts']} | {step['save_p99_ms']} "
                 f"| {_ms(step['median_ms'])} | {_ms(step['p99_ms'])} "
                 f"| {_ms(step['from_commit_p99_ms'])} | {_ms(step.get('consumer_p99_ms'))} "
+                f"| {_ms(step.get('feed_p99_ms'))} | {_ms(step.get('poll_cycle_p99_ms'))} "
                 f"| {step['missing']} "
                 f"| {'yes' if step['ok'] else 'no'} |"
             )
@@ -102,7 +104,9 @@ alert row appearing on the board (DOM mutation).
 submissions answer item 9 above zero (a red alert each), the rest fire no rule. Latency runs
 from the moment a submission was due to its alert on the board, so a saturated database shows
 as well as a slow consumer; "save p99" is due → committed; "from commit p99" leaves the save
-out; "consumer p99" is committed → alert row written (the rest is the board's poll and feed).
+out; "consumer p99" is committed → alert row written (the rest is the board's poll and feed);
+"feed p99" is one feed request as the browser timed it, "poll cycle p99" the time from one
+poll's start to the next (the feed, the board's work on the rows, then its 300 ms wait).
 A step is ok when its p99 is under 1 s, every alert arrived and ≥ 95% of the offered rate was
 achieved; the ramp stops after the first step over 3 s.
 

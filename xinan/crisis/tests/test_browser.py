@@ -98,3 +98,35 @@ def test_the_board_reconnects_and_fetches_what_it_missed(crisis_login, person_a,
     page.unroute("**/crisis/alerts/since/**")
     page.locator("tr.alert-row.level-red").wait_for(timeout=8000)
     assert page.get_by_test_id("unacked-badge").inner_text() == "1"
+
+
+def test_a_new_alert_takes_its_place_and_only_it_flashes(crisis_login, areas, person_a, crisis_a):
+    """Red before orange, the newest first within a level; a row flashes when it arrives, and an
+    older row does not flash again (or move) when another arrives."""
+    from xinan.testing import factories
+
+    others = [factories.PersonFactory(name=f"居民{i}", home_area=areas["grid_a"]) for i in (1, 2)]
+    emit(person_id=person_a.pk, critical=item9(2))
+    runner.run_once("browser-test")
+    first_red = Alert.objects.get()
+    page = crisis_login(crisis_a)
+    page.goto("/crisis/")
+    page.wait_for_timeout(600)
+    emit(person_id=others[0].pk, band="severe", total=22, positive=True)
+    runner.run_once("browser-test")
+    orange = Alert.objects.get(level="orange")
+    orange_row = page.locator(f'tr[data-alert="{orange.pk}"]')
+    orange_row.wait_for(timeout=3000)
+    assert "fresh" in orange_row.get_attribute("class")
+    page.wait_for_function(  # the flash (3 × 1.2 s) has ended
+        f"() => !document.querySelector('tr[data-alert=\"{orange.pk}\"]').classList"
+        ".contains('fresh')",
+        timeout=6000,
+    )
+    emit(person_id=others[1].pk, critical=item9(3))
+    runner.run_once("browser-test")
+    new_red = Alert.objects.exclude(pk__in=[first_red.pk, orange.pk]).get()
+    page.locator(f'tr[data-alert="{new_red.pk}"]').wait_for(timeout=3000)
+    order = page.locator("tr.alert-row").evaluate_all("rows => rows.map(r => r.dataset.alert)")
+    assert order == [str(new_red.pk), str(first_red.pk), str(orange.pk)]
+    assert "fresh" not in orange_row.get_attribute("class")

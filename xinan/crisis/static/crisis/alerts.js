@@ -85,22 +85,42 @@
     return td;
   }
 
+  // Overdue first, then waiting for acknowledgement, then in hand; louder levels first.
+  function rowKey(tr) {
+    var c = tr.classList;
+    return (c.contains("overdue") ? 0 : 10) + (c.contains("status-open") ? 0 : 5) +
+      (c.contains("level-red") ? 0 : c.contains("level-orange") ? 1 : 2);
+  }
+
+  // Put one row at the head of its group in the board's order (newest first within a group).
+  // Only that row moves: re-appending every row on each poll restarted the flash of every row
+  // and made a board of hundreds of alerts re-lay itself out several times a second.
+  function place(tr) {
+    var key = rowKey(tr);
+    var at = rows.firstElementChild;
+    while (at && (at === tr || !at.classList.contains("alert-row") || rowKey(at) < key)) {
+      at = at.nextElementSibling;
+    }
+    if (tr.nextElementSibling !== at || tr.parentNode !== rows) rows.insertBefore(tr, at);
+  }
+
   function render(alert) {
     var tr = rows.querySelector('tr[data-alert="' + alert.id + '"]');
     if (alert.status === "closed") {
       if (tr) tr.remove();
       return;
     }
-    var fresh = !tr;
-    if (fresh) {
+    var before = tr ? rowKey(tr) : null;
+    if (!tr) {
       tr = document.createElement("tr");
       tr.dataset.alert = alert.id;
       var empty = rows.querySelector("tr.empty");
       if (empty) empty.remove();
-      rows.insertBefore(tr, rows.firstChild);
     } else {
       tr.replaceChildren();
     }
+    // "fresh" flashes the row once (crisis.css); it comes off when the flash ends, so a row
+    // flashes when it arrives or changes, never again when another row moves.
     tr.className = "alert-row fresh level-" + alert.level + " status-" + alert.status +
       (alert.overdue ? " overdue" : "");
     var levelCell = cell();
@@ -126,20 +146,13 @@
     tr.appendChild(summary);
     tr.appendChild(cell(alert.status_label, "status"));
     tr.appendChild(cell(alert.assignee || "—"));
+    if (before === null || before !== rowKey(tr)) place(tr);
   }
 
-  // Overdue first, then waiting for acknowledgement, then in hand; louder levels first.
-  function rowKey(tr) {
-    var c = tr.classList;
-    return (c.contains("overdue") ? 0 : 10) + (c.contains("status-open") ? 0 : 5) +
-      (c.contains("level-red") ? 0 : c.contains("level-orange") ? 1 : 2);
-  }
-
-  function sortRows() {
-    var list = Array.prototype.slice.call(rows.querySelectorAll("tr.alert-row"));
-    list.sort(function (a, b) { return rowKey(a) - rowKey(b); });
-    list.forEach(function (tr) { rows.appendChild(tr); });
-  }
+  rows.addEventListener("animationend", function (e) {
+    var tr = e.target.closest("tr.fresh");
+    if (tr && e.target === tr.lastElementChild) tr.classList.remove("fresh");
+  });
 
   function setBadge(n) {
     badge.textContent = String(n);
@@ -175,7 +188,6 @@
         if (!loudest || rank[e.alert.level] > rank[loudest]) loudest = e.alert.level;
       }
     });
-    if (data.events.length) sortRows();
     (data.filled || []).forEach(function (id) { delete gaps[id]; });
     addGaps(data.gaps || []);
     last = data.last;
