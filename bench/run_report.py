@@ -250,47 +250,37 @@ def report(results: dict, when: str | None = None) -> str:
         "",
         "## Where the time goes",
         "",
-        "Measured in one process without a server (2026-12-02, SQLite, CPU time per "
-        "submission, the varied workload of 2,000 submissions, then the worker's "
-        "`run_once` over their events, each consumer timed; run under `nice` on a machine "
-        "shared with other sessions, so absolute figures are high, their proportions less so):",
+        "Measured in one process without a server (2026-12-02 13:40 UTC, SQLite, on the "
+        "machine of the 13:29 run and with nothing else running; CPU time of 2,000 "
+        "submissions of the varied workload after 1,000 to warm up, each followed by the "
+        "worker's `run_once` over their events, each consumer timed):",
         "",
-        "- A submission costs 0.9–1.1 ms: the token and memberships from a per-process cache, "
-        "the short middleware stack of token calls, the person by ID-number hash through the "
-        "scope gate, the previous total, scoring from compiled tables, then BEGIN, the "
-        "assessment, audit and outbox rows and one multi-row INSERT of four delivery rows "
-        "(`xinan/core/outbox.py` `emit`), COMMIT. The same path measured 0.43–0.47 ms on "
-        "2026-12-01 before deliveries existed, on another machine.",
-        "- The worker's work for it costs 3.6–4.2 ms, about four times the submission: its own "
-        "claim, event load and delivery deletes 0.3–0.4 ms, the consumers 3.3–3.8 ms. Per "
-        "submission: `cases.complete_follow_up` 1.4–1.5 ms on every event, even for a person "
-        "with no follow-up due (`xinan/cases/services/care.py` `record_assessment`: a "
-        "savepoint, an `exists()` and a `select_for_update()` query on FollowUp, most of it "
-        "Django compiling the two queries); `crisis.alert_from_assessment` 1.0–1.2 ms on "
-        "average, of which the one event in ten that fires a rule costs about 9 ms "
-        "(`xinan/crisis/services.py` `process_assessment_event` → `raise_alert`: the person, "
-        "the alert or its repeat, the on-duty chain, timeline, audit and outbox rows) and the "
-        "others about 0.1 ms; `cases.open_from_alert` 4–6 ms per red or orange alert "
-        "(`xinan/cases/consumers.py`, on `alert.raised`); `cases.open_from_positive_screen` "
-        "0.4 ms and `booking.voucher_for_positive_screen` 0.13–0.15 ms on average.",
+        "- The screening service (`submit_assessment`: scoring, the assessment, audit and "
+        "outbox rows and one multi-row INSERT of the delivery rows, COMMIT) costs 0.35 ms a "
+        "submission; the whole API request through Django's test client 1.04 ms (token and "
+        "memberships, middleware, django-ninja's validation, the person by ID-number hash "
+        "through the scope gate, the JSON answer), beside 0.20 ms for `/healthz`.",
+        "- The worker's work for it costs 0.71 ms, twice the service: its own claim, event "
+        "load and delivery deletes 0.07 ms, the consumers 0.64 ms. Per submission: "
+        "`crisis.alert_from_assessment` 0.32 ms on average (the one event in ten that fires "
+        "a rule raises the alert with its on-duty chain, timeline, audit and outbox rows), "
+        "`cases.open_from_positive_screen` 0.14 ms, `cases.open_from_alert` 1.7 ms per red "
+        "or orange alert (0.09 ms per submission), `booking.voucher_for_positive_screen` "
+        '0.08 ms, `cases.complete_follow_up` 0.02 ms (prepared SQL for its "nothing due" '
+        "read; it was 1.4 ms through the ORM at 02:xx).",
         "- On SQLite the embedded default runs the worker as threads of the server process, on "
-        "the server's CPU and under its one GIL: each submission brings about 4 ms of "
-        "consumer work to the CPU its own 1 ms runs on, which caps the server near 1 / 5 ms "
-        "≈ 200 submissions/s whatever its ceiling (the closed loop's 169–202/s), and at "
-        "150/s offered leaves CPU 0 about 80% busy, so requests queue (open-loop p99 "
-        "0.3–1.3 s). The worker's delivery transactions (up to `TRANSACTION_BUDGET`, 100 ms, "
-        "`xinan/core/worker.py`) also hold SQLite's one write lock, which live submissions "
-        "wait for. On PostgreSQL the separate worker takes that work off the server's CPU: "
-        "p99 61–78 ms at 150/s. In the closed loop it does not keep up: at 256–354 "
-        "submissions/s its ~4 ms each is more than CPU 1 has, which it shares with the "
-        "database and wrk; it ended 15–21 s behind, and the server's CPU was not the limit "
-        "(about 0.4 of it busy with submissions). That the worker's CPU is what slows the "
-        "database there is inferred from these figures, not measured apart.",
-        "- So the misses on SQLite lie outside the submission path: meeting them needs the "
-        "consumers' work per submission to fall to about the submission's own (chiefly "
-        "`record_assessment` on every event and the alert path), or the embedded worker to "
-        "give way to live requests. Screening's own path was left as it is (issue 12: no "
-        "more work on the submission path).",
+        "the server's CPU: at 502 submissions/s CPU 0 spends about 2 ms on each, ~1.3 ms "
+        "serving the request and ~0.7 ms delivering its events. 25% of a 3,995/s ceiling "
+        "(0.25 ms a request) would be 1,000/s, 1 ms for both: the request's own cost alone "
+        "is more. The ratio is bounded by the embedded layout (one process, one CPU, the "
+        "worker inside it) rather than by a slow step; meeting it would need the request and "
+        "its consumers together at four times the cost of `/healthz`. The open-loop figure "
+        "at 150/s, which is what a province campaign's peak asks, is met (p99 13 ms).",
+        "- On PostgreSQL the separate worker takes the consumers off the server's CPU: "
+        "537/s against a ceiling of 2,307/s, 23.6%, just under the goal; the open loop "
+        "p99 11 ms. Screening's own path was left as it is (issue 12: no more work on the "
+        "submission path beyond the figures; the remaining gap on SQLite is not one a "
+        "faster path closes).",
         "- Paper form: the same service plus a session and user lookup, memberships, CSRF, "
         "form validation, a flash message and a redirect.",
         "- Import: since deliveries exist, each imported row also writes one delivery row per "
