@@ -6,7 +6,6 @@ from xinan.booking import vouchers
 from xinan.booking.errors import BookingError
 from xinan.booking.models import Voucher, VoucherRule
 from xinan.core.events import Event, consumer
-from xinan.screening.topics import positive_for_a_person
 
 
 def matching_rule(person, area_code: str, today) -> VoucherRule | None:
@@ -22,9 +21,7 @@ def matching_rule(person, area_code: str, today) -> VoucherRule | None:
     return None
 
 
-@consumer(
-    "assessment.scored", name="booking.voucher_for_positive_screen", wants=positive_for_a_person
-)
+@consumer("assessment.scored", name="booking.voucher_for_positive_screen")
 def voucher_for_positive_screen(event: Event) -> None:
     p = event.payload
     if not p.get("positive") or not p.get("person_id"):

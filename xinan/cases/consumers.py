@@ -9,7 +9,6 @@ from xinan.cases.models import CaseSource, InterventionKind, Priority, Trigger
 from xinan.cases.services import care
 from xinan.cases.services.cases import open_case
 from xinan.core.events import Event, consumer
-from xinan.screening.topics import positive_for_a_person
 
 ALERT_LEVELS = {"red", "orange"}
 SAFE_WITH_PLAN = "safe_with_plan"
@@ -26,7 +25,7 @@ def _person(person_id):
     return Person.objects.filter(pk=person_id).only("id", "birth_date", "home_area_id").first()
 
 
-@consumer("assessment.scored", name="cases.open_from_positive_screen", wants=positive_for_a_person)
+@consumer("assessment.scored", name="cases.open_from_positive_screen")
 def open_from_positive_screen(event: Event) -> None:
     p = event.payload
     if not p.get("positive") or not p.get("person_id"):

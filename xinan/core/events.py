@@ -8,12 +8,7 @@ An app declares its consumers in its own `consumers.py`, found at start-up like 
     def open_case(event: Event) -> None:
         ...  # idempotent: the same event may arrive twice
 
-Every consumer of a topic gets every event of that topic, unless it declares `wants`: a test on
-the payload alone, so an event it would ignore gets no delivery row for it (a positive-screen
-consumer and the nine submissions in ten that are not positive: no row to write, claim and
-delete). `wants` reads nothing else (no database, no rules that may change meanwhile); bulk
-writers' events given as JSON text are not parsed back for it and go to every consumer. The
-worker (`xinan worker`) delivers
+Every consumer of a topic gets every event of that topic; the worker (`xinan worker`) delivers
 them, each consumer on its own, so one failing consumer never holds up another. A consumer runs
 inside a transaction of its own and must be idempotent (check before it writes, or key what it
 writes by `event.id`).
@@ -66,7 +61,6 @@ def to_dict(payload: Any) -> dict[str, Any]:
 
 
 ConsumerFunc = Callable[[Event], None]
-Wants = Callable[[dict[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -75,27 +69,21 @@ class Consumer:
     name: str  # stable: delivery rows are keyed by it
     func: ConsumerFunc = field(compare=False)
     lane: str = "default"  # "critical" lanes never wait behind bulk work
-    wants: Wants | None = field(default=None, compare=False)  # see the module's docstring
-
-    def owed(self, payload: dict[str, Any] | None) -> bool:
-        """Whether an event with this payload (None: not known here) gets a delivery."""
-        return self.wants is None or payload is None or bool(self.wants(payload))
 
 
 _registry: dict[str, dict[str, Consumer]] = {}
 
 
 def consumer(
-    topic: str, *, name: str, lane: str = "default", wants: Wants | None = None
+    topic: str, *, name: str, lane: str = "default"
 ) -> Callable[[ConsumerFunc], ConsumerFunc]:
-    """Subscribe the decorated function to `topic` under a stable `name`; `wants`, if given,
-    picks the payloads it is delivered (the module's docstring)."""
+    """Subscribe the decorated function to `topic` under a stable `name`."""
 
     def register(func: ConsumerFunc) -> ConsumerFunc:
         existing = _registry.setdefault(topic, {}).get(name)
         if existing is not None and existing.func is not func:
             raise ValueError(f"consumer {name!r} is already registered for {topic!r}")
-        _registry[topic][name] = Consumer(topic=topic, name=name, func=func, lane=lane, wants=wants)
+        _registry[topic][name] = Consumer(topic=topic, name=name, func=func, lane=lane)
         return func
 
     return register

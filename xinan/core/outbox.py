@@ -1,6 +1,6 @@
 """The transactional outbox: an event is written in its cause's transaction, with one delivery
-row per consumer of its topic that wants it (xinan/core/events.py); the worker
-(xinan/core/worker.py) claims deliveries and hands each consumer its events.
+row per consumer of its topic (xinan/core/events.py); the worker (xinan/core/worker.py) claims
+deliveries and hands each consumer its events.
 
     outbox.emit_event(AssessmentScored(...))       # a typed payload (the topic's dataclass)
     outbox.emit("alert.raised", {...})              # the same from a plain dict
@@ -45,7 +45,7 @@ def emit(topic: str, payload: dict[str, Any]) -> int:
     bus.publish(topic)  # delivered when this transaction commits, to any process (core/bus.py)
     # A row from values: written once per submission, on the platform's busiest path.
     event_id = fastsql.insert_row(OutboxEvent, {"topic": topic, "payload": payload})
-    owed = [c for c in events.consumers_for(topic) if c.owed(payload)]
+    owed = events.consumers_for(topic)
     if owed:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         rows = [(event_id, c.name, c.lane, "pending", 0, now, "", "") for c in owed]
@@ -81,9 +81,8 @@ def emit_many(
     """Write many events of one topic (each a typed payload, a dict, or its JSON text already)
     and their deliveries, with COPY / executemany; return their ids in order. The deliveries go
     to the bulk lane (an import's thousands), or with `bulk=False` to each consumer's own lane
-    (a sweep's batch of escalations, as urgent as single ones). Payloads given as JSON text
-    (the importer's) go to every consumer: `wants` is not asked of them. The only way bulk
-    writers write events."""
+    (a sweep's batch of escalations, as urgent as single ones). The only way bulk writers
+    write events."""
     import json
 
     _require_transaction()
@@ -94,24 +93,23 @@ def emit_many(
     now_db = (
         now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
     )
-    rows, known = [], []  # known: each payload as a dict, or None where given as JSON text
+    rows = []
     for pk, p in zip(ids, payloads, strict=True):
-        data = None
         if not isinstance(p, str):
-            data = p if isinstance(p, dict) else events.to_dict(p)
-            p = json.dumps(data, default=str)
+            p = json.dumps(p if isinstance(p, dict) else events.to_dict(p), default=str)
         rows.append((pk, topic, p, now_db))
-        known.append(data)
     fastsql.copy_rows(OutboxEvent._meta.db_table, EVENT_COLUMNS, rows)
-    consumers = events.consumers_for(topic)
-    deliveries = [
-        (pk, c.name, "bulk" if bulk else c.lane, "pending", 0, now_db, "", "")
-        for pk, data in zip(ids, known, strict=True)
-        for c in consumers
-        if c.owed(data)
-    ]
-    if deliveries:
-        fastsql.copy_rows(Delivery._meta.db_table, DELIVERY_COLUMNS, deliveries)
+    owed = events.consumers_for(topic)
+    if owed:
+        fastsql.copy_rows(
+            Delivery._meta.db_table,
+            DELIVERY_COLUMNS,
+            [
+                (pk, c.name, "bulk" if bulk else c.lane, "pending", 0, now_db, "", "")
+                for pk in ids
+                for c in owed
+            ],
+        )
         if bulk:
             bus.publish(BULK_TOPIC)
     bus.publish(topic)

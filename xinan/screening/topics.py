@@ -47,8 +47,3 @@ class AssessmentScored:
 
 
 FIELDS = [f.name for f in dataclasses.fields(AssessmentScored)]
-
-
-def positive_for_a_person(payload: dict[str, Any]) -> bool:
-    """`wants` of the consumers that act only on a named person's positive screen."""
-    return bool(payload.get("positive") and payload.get("person_id"))
