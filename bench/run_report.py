@@ -269,16 +269,20 @@ def report(results: dict, when: str | None = None) -> str:
         '0.08 ms, `cases.complete_follow_up` 0.02 ms (prepared SQL for its "nothing due" '
         "read; it was 1.4 ms through the ORM at 02:xx).",
         "- On SQLite the embedded default runs the worker as threads of the server process, on "
-        "the server's CPU: at 502 submissions/s CPU 0 spends about 2 ms on each, ~1.3 ms "
-        "serving the request and ~0.7 ms delivering its events. 25% of a 3,995/s ceiling "
-        "(0.25 ms a request) would be 1,000/s, 1 ms for both: the request's own cost alone "
+        "the server's CPU: at about 500 submissions/s (the runs of 13:29 and 14:11 UTC) CPU 0 "
+        "spends about 2 ms on each, ~1.3 ms serving the request and ~0.7 ms delivering its "
+        "events. 25% of a ceiling of ~3,700–4,000/s (0.25 ms a request) would be ~1,000/s, "
+        "1 ms for both: the request's own cost alone "
         "is more. The ratio is bounded by the embedded layout (one process, one CPU, the "
         "worker inside it) rather than by a slow step; meeting it would need the request and "
         "its consumers together at four times the cost of `/healthz`. The open-loop figure "
-        "at 150/s, which is what a province campaign's peak asks, is met (p99 13 ms).",
+        "at 150/s, which is what a province campaign's peak asks, is met (p99 13–17 ms).",
         "- On PostgreSQL the separate worker takes the consumers off the server's CPU: "
-        "537/s against a ceiling of 2,307/s, 23.6%, just under the goal; the open loop "
-        "p99 11 ms. Screening's own path was left as it is (issue 12: no more work on the "
+        "23–24% of the ceiling in the runs of 13:29 and 14:11, just under the goal; the open "
+        "loop p99 11–15 ms. During the API run CPU 1 (the database, the worker and wrk) was "
+        "saturated while CPU 0 (the server) was about 75% busy (sampled from /proc/stat at "
+        "13:40), so the gap there is the database's and the worker's CPU on the shared core. "
+        "Screening's own path was left as it is (issue 12: no more work on the "
         "submission path beyond the figures; the remaining gap on SQLite is not one a "
         "faster path closes).",
         "- Paper form: the same service plus a session and user lookup, memberships, CSRF, "
@@ -301,6 +305,10 @@ def report(results: dict, when: str | None = None) -> str:
         "SQLite, +45 → +64 on PostgreSQL; flat before: the bench's people have a result per "
         "earlier chunk, all read) and PostgreSQL fell to 22% [22–23%] (likely from parsing the "
         "datetimes of every earlier result; not measured apart). "
+        "Since 2fd08a7 PostgreSQL's lookups bind their values as one JSON text: psycopg "
+        "dumped the Python lists as arrays element by element in Python (the importer's CPU "
+        "for 100,000 rows 4.98 → 4.55 s in process); the ratio did not move beyond the "
+        "runs' spread (24.5% [22.6–24.9] at 14:11 against 25.0% [21.5–26.4] at 13:29). "
         "A delivery per "
         "consumer per bulk event grows with every consumer added; a bulk lane that fans one "
         "delivery per event out to the consumers when it is processed, or a per-consumer "
