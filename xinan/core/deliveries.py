@@ -11,6 +11,11 @@ the failing one is retried with back-off and parked after MAX_ATTEMPTS; the rest
 transactions again. So one bad consumer or event never holds up another, a savepoint is paid
 only where something failed, and the effects of an event commit exactly once with the deletion
 of its delivery row.
+
+A bulk delivery (`outbox.ALL_CONSUMERS`, one row per imported event) stands for every consumer
+of its event's topic: the pass runs them all in the same transaction and deletes the one row.
+When some of them fail, the row is replaced by a delivery of its own for each consumer that
+failed (retried and parked like any other), in the transaction that commits the others' work.
 """
 
 import datetime as dt
@@ -29,6 +34,7 @@ from xinan.core import audit, bus, events, priority
 from xinan.core.leases import Leases, db_time, lease_seconds, no_leases, worker_name
 from xinan.core.lib import fastsql
 from xinan.core.models import Delivery, OutboxEvent
+from xinan.core.outbox import ALL_CONSUMERS
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +45,9 @@ MAX_ATTEMPTS = 10  # a delivery failing this often is parked
 # Deliveries claimed per pass. The critical lane's batches stay small: what it claims it holds,
 # and a killed worker's claims wait out their lease. The others take more per pass, as each
 # pass costs a claim, an event load and a commit whatever its size.
-BATCH = {"critical": 200, "default": 1000, "bulk": 1000}
+# A bulk delivery is an event for all its consumers, so a bulk batch is four times the work
+# of as many single ones (four consumers of assessment.scored today).
+BATCH = {"critical": 200, "default": 1000, "bulk": 250}
 # Longest a delivery transaction stays open before it commits and the next one begins: on
 # SQLite a transaction holds the one write lock, which live submissions wait for.
 TRANSACTION_BUDGET = {"critical": 0.1, "default": 0.1, "bulk": 0.05}
@@ -187,6 +195,8 @@ class LeaseLost(Exception):
 
 
 def _finish(done: list[int], worker: str) -> None:
+    if not done:
+        return
     qn = connection.ops.quote_name
     marks = ", ".join(["%s"] * len(done))
     cursor = fastsql.execute(
@@ -220,11 +230,26 @@ def _fail(claimed: Claimed, error: str, worker: str, result: Result) -> None:
         )
 
 
+def _split(claimed: Claimed, consumer: events.Consumer, error: str, result: Result) -> None:
+    """One consumer of a bulk delivery failed: it gets a delivery of its own, retried with
+    back-off like any other (the bulk row itself is deleted with the others' work)."""
+    attempts = claimed.attempts + 1
+    Delivery.objects.create(
+        event_id=claimed.event_id,
+        consumer=consumer.name,
+        lane="bulk",
+        attempts=attempts,
+        available_at=timezone.now() + backoff(attempts),
+        last_error=error[-4000:],
+    )
+    result.failed += 1
+
+
 def _unclaim(claimed: list[Claimed], worker: str) -> None:
     """Give back what this pass will not process, so another worker need not wait out the
     lease (only rows still ours)."""
     if claimed:
-        Delivery.objects.filter(pk__in=[c.id for c in claimed], leased_by=worker).update(
+        Delivery.objects.filter(pk__in={c.id for c in claimed}, leased_by=worker).update(
             leased_by="", leased_until=None
         )
 
@@ -238,6 +263,25 @@ def _count(result: Result, items) -> None:
 # -- running -----------------------------------------------------------------------------------
 
 Item = tuple[Claimed, events.Event, events.Consumer]
+
+
+def _rows(items: list[Item]) -> list[int]:
+    """The delivery rows of these items, once each (a bulk delivery is several items)."""
+    return list(dict.fromkeys(c.id for c, _e, _f in items))
+
+
+def _same_delivery(items: list[Item], j: int) -> bool:
+    """Whether items[j] is another consumer of items[j - 1]'s bulk delivery: its one row says
+    all of them are done or none, so a transaction never ends between them."""
+    return 0 < j < len(items) and items[j][0] is items[j - 1][0]
+
+
+def _delivery_end(items: list[Item], j: int) -> int:
+    """The index after the last item of the delivery that items[j] belongs to."""
+    j = min(j + 1, len(items))
+    while _same_delivery(items, j):
+        j += 1
+    return j
 
 
 def run_items(items: list[Item], lane: str, worker: str, result: Result) -> None:
@@ -254,19 +298,21 @@ def run_items(items: list[Item], lane: str, worker: str, result: Result) -> None
             with transaction.atomic():
                 deadline = time.monotonic() + budget
                 while j < len(items) and (
-                    j == i or (time.monotonic() < deadline and not (yields and priority.busy()))
+                    j == i
+                    or _same_delivery(items, j)
+                    or (time.monotonic() < deadline and not (yields and priority.busy()))
                 ):
                     _claimed, event, consumer = items[j]
                     consumer.func(event)
                     j += 1
-                _finish([c.id for c, _e, _f in items[i:j]], worker)
+                _finish(_rows(items[i:j]), worker)
         except LeaseLost:
             _lost(items[i:], worker, result)
             return
         except Exception:  # noqa: BLE001 — rolled back; found out below, one by one
             result.fallbacks += 1
             try:
-                j = _run_one_by_one(items, i, min(j + 1, len(items)), lane, worker, result)
+                j = _run_one_by_one(items, i, _delivery_end(items, j), lane, worker, result)
             except LeaseLost as lost:
                 _lost(items[lost.args[0] :], worker, result)
                 return
@@ -284,7 +330,9 @@ def _run_one_by_one(items: list[Item], i: int, end: int, lane: str, worker: str,
         done, failed = [], []
         try:
             with transaction.atomic():
-                while i < end and (time.monotonic() < deadline or not (done or failed)):
+                while i < end and (
+                    time.monotonic() < deadline or not (done or failed) or _same_delivery(items, i)
+                ):
                     claimed, event, consumer = items[i]
                     i += 1
                     try:
@@ -292,13 +340,18 @@ def _run_one_by_one(items: list[Item], i: int, end: int, lane: str, worker: str,
                             consumer.func(event)
                     except Exception:  # noqa: BLE001 — one bad event must not stop the others
                         log.exception("worker: %s failed on event %s", consumer.name, event.id)
-                        failed.append((claimed, traceback.format_exc()))
+                        failed.append((items[i - 1], traceback.format_exc()))
                     else:
                         done.append(items[i - 1])
-                if done:
-                    _finish([c.id for c, _e, _f in done], worker)
-                for claimed, error in failed:
-                    _fail(claimed, error, worker, result)
+                # A bulk row is done once each of its consumers either succeeded or has a
+                # delivery of its own; a consumer's own row that failed stays, retried later.
+                retried = {c.id for (c, _e, _f), _err in failed if c.consumer != ALL_CONSUMERS}
+                _finish([pk for pk in _rows(items[start:i]) if pk not in retried], worker)
+                for (claimed, _event, consumer), error in failed:
+                    if claimed.consumer == ALL_CONSUMERS:
+                        _split(claimed, consumer, error, result)
+                    else:
+                        _fail(claimed, error, worker, result)
         except LeaseLost:
             raise LeaseLost(start) from None
         _count(result, done)
@@ -331,22 +384,31 @@ def deliver(
     leases.hold(table, lane, [c.id for c in claimed], lease_seconds(lane))
     try:
         found = load_events(c.event_id for c in claimed)
-        items, unknown = [], []
+        items, unknown, nobody = [], [], []
         for c in claimed:
+            # Events go only with their deliveries (ON DELETE CASCADE), so each is found.
+            event = found[c.event_id]
+            if c.consumer == ALL_CONSUMERS:
+                owed = events.consumers_for(event.topic)
+                items.extend((c, event, consumer) for consumer in owed)
+                if not owed:
+                    nobody.append(c.id)
+                continue
             consumer = _registered(c.consumer)
             if consumer is None:
                 unknown.append(c)
             else:
-                # Events go only with their deliveries (ON DELETE CASCADE), so each is found.
-                items.append((c, found[c.event_id], consumer))
-        if unknown:
+                items.append((c, event, consumer))
+        if unknown or nobody:
             # Written by a newer release (or for a consumer since removed): retried with
-            # back-off, parked in the end, where a sysadmin sees why.
+            # back-off, parked in the end, where a sysadmin sees why. A bulk event whose topic
+            # has no consumer left owes nothing.
             with transaction.atomic():
                 for c in unknown:
                     _fail(
                         c, f"consumer {c.consumer!r} is not registered in {worker}", worker, result
                     )
+                Delivery.objects.filter(pk__in=nobody, leased_by=worker).delete()
         run_items(items, lane, worker, result)
     finally:
         leases.release(table, lane)

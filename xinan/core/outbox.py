@@ -1,6 +1,6 @@
 """The transactional outbox: an event is written in its cause's transaction, with one delivery
-row per consumer of its topic (xinan/core/events.py); the worker (xinan/core/worker.py) claims
-deliveries and hands each consumer its events.
+row per consumer of its topic (xinan/core/events.py; one for all of them, for bulk events); the
+worker (xinan/core/worker.py) claims deliveries and hands each consumer its events.
 
     outbox.emit_event(AssessmentScored(...))       # a typed payload (the topic's dataclass)
     outbox.emit("alert.raised", {...})              # the same from a plain dict
@@ -8,6 +8,10 @@ deliveries and hands each consumer its events.
 
 Deliveries written by `emit` go to the consumer's own lane (critical or default); those written
 by `emit_many` go to the bulk lane, so a file's thousands of events never hold up a live one.
+A bulk event has one delivery for all its topic's consumers (`ALL_CONSUMERS`), not one each:
+an import writes one row per event however many consumers there are, and the worker hands the
+event to every consumer registered for the topic (a consumer that fails gets a delivery of its
+own, retried and parked as any other; xinan/core/deliveries.py).
 """
 
 from collections.abc import Sequence
@@ -21,6 +25,7 @@ from xinan.core.lib import fastsql
 from xinan.core.models import Delivery, OutboxEvent
 
 BULK_TOPIC = "bulk"  # what emit_many announces on the bus, for the bulk lane
+ALL_CONSUMERS = "*"  # a bulk delivery's consumer: every consumer of the event's topic
 DELIVERY_COLUMNS = [
     "event_id",
     "consumer",
@@ -80,8 +85,9 @@ def emit_many(
 ) -> list[int]:
     """Write many events of one topic (each a typed payload, a dict, or its JSON text already)
     and their deliveries, with COPY / executemany; return their ids in order. The deliveries go
-    to the bulk lane (an import's thousands), or with `bulk=False` to each consumer's own lane
-    (a sweep's batch of escalations, as urgent as single ones). The only way bulk writers
+    to the bulk lane (an import's thousands), one per event for all consumers, or with
+    `bulk=False` one per consumer to its own lane (a sweep's batch of escalations, as urgent as
+    single ones). The only way bulk writers
     write events."""
     import json
 
@@ -101,16 +107,13 @@ def emit_many(
     fastsql.copy_rows(OutboxEvent._meta.db_table, EVENT_COLUMNS, rows)
     owed = events.consumers_for(topic)
     if owed:
-        fastsql.copy_rows(
-            Delivery._meta.db_table,
-            DELIVERY_COLUMNS,
-            [
-                (pk, c.name, "bulk" if bulk else c.lane, "pending", 0, now_db, "", "")
-                for pk in ids
-                for c in owed
-            ],
-        )
         if bulk:
+            deliveries = [(pk, ALL_CONSUMERS, "bulk", "pending", 0, now_db, "", "") for pk in ids]
             bus.publish(BULK_TOPIC)
+        else:
+            deliveries = [
+                (pk, c.name, c.lane, "pending", 0, now_db, "", "") for pk in ids for c in owed
+            ]
+        fastsql.copy_rows(Delivery._meta.db_table, DELIVERY_COLUMNS, deliveries)
     bus.publish(topic)
     return ids

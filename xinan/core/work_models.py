@@ -25,7 +25,8 @@ class DeliveryState(models.TextChoices):
 
 
 class Delivery(models.Model):
-    """One event owed to one consumer. Written with the event (outbox.emit / emit_many),
+    """One event owed to one consumer (or, for a bulk event, to all its topic's consumers:
+    consumer "*"). Written with the event (outbox.emit / emit_many),
     deleted in the consumer's own transaction once processed; a delivery that keeps failing
     is parked with its error for a sysadmin to read and retry (Django admin)."""
 
@@ -56,7 +57,9 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.consumer} ← #{self.event_id}"
+        # "*": a bulk delivery, for every consumer of the event's topic (core/outbox.py)
+        consumer = _("所有消费者") if self.consumer == "*" else self.consumer
+        return f"{consumer} ← #{self.event_id}"
 
 
 class SweepRun(models.Model):

@@ -9,7 +9,7 @@ lane and the importer step aside while a live lane is in a pass: xinan/core/prio
 
 - `critical`: deliveries to consumers registered with lane="critical" (crisis alerts);
 - `default`: deliveries to the other consumers;
-- `bulk`: deliveries of events written by `outbox.emit_many` (imports), for every consumer;
+- `bulk`: events written by `outbox.emit_many` (imports), one delivery each for every consumer;
 - `sweeps`: the periodic sweeps (xinan/core/sweeper.py), each once per slot across workers;
 - `jobs`: durable jobs (xinan/core/jobs.py, behind `django.tasks`).
 

@@ -160,8 +160,23 @@ def test_a_pass_whose_lease_was_partly_taken_over_commits_nothing_and_frees_the_
     assert sorted(c.id for c in worker.claim("default", "w3")) == [c.id for c in claimed[1:]]
 
 
-def test_a_sysadmin_sees_parked_deliveries_and_retries_them(client, db):
+def retry_in_admin(client, parked: Delivery) -> None:
+    """A sysadmin finds the parked delivery in the admin and retries it."""
     from xinan.testing import factories
+
+    admin = factories.staff("sysadmin", username="root")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    page = client.get(reverse("admin:core_delivery_changelist") + "?state__exact=parked")
+    assert parked.consumer in page.content.decode()
+    client.post(
+        reverse("admin:core_delivery_changelist"),
+        {"action": "retry", "_selected_action": [parked.pk]},
+    )
+
+
+def test_a_sysadmin_sees_parked_deliveries_and_retries_them(client, db):
 
     broken.add(7)
     ping(7)
@@ -170,21 +185,82 @@ def test_a_sysadmin_sees_parked_deliveries_and_retries_them(client, db):
             Delivery.objects.update(available_at=timezone.now())
             drain("default")
     parked = Delivery.objects.get(state="parked")
-    admin = factories.staff("sysadmin", username="root")
-    admin.is_staff = admin.is_superuser = True
-    admin.save()
-    client.force_login(admin)
-    page = client.get(reverse("admin:core_delivery_changelist") + "?state__exact=parked")
-    assert "test.flaky" in page.content.decode()
     broken.clear()  # the cause is fixed
-    client.post(
-        reverse("admin:core_delivery_changelist"),
-        {"action": "retry", "_selected_action": [parked.pk]},
-    )
+    retry_in_admin(client, parked)
     assert Delivery.objects.get(pk=parked.pk).state == "pending"
     assert AuditEntry.objects.filter(action="core.delivery.retry", object_id=str(parked.pk))
     drain("default")
     assert seen["flaky"] == [7] and not Delivery.objects.filter(lane="default").exists()
+
+
+def bulk(*ns: int) -> None:
+    with transaction.atomic():
+        outbox.emit_many(TOPIC, [Ping(n) for n in ns])
+
+
+def test_a_bulk_event_is_one_delivery_that_reaches_every_consumer_once(db):
+    bulk(1, 2, 3)
+    rows = list(Delivery.objects.values_list("consumer", "lane"))
+    assert rows == [(outbox.ALL_CONSUMERS, "bulk")] * 3
+    assert str(Delivery.objects.first()).startswith("所有消费者")
+    result = worker.deliver("bulk", "w")
+    assert (result.claimed, result.processed, result.failed) == (3, 9, 0)
+    assert seen.all() == {"good": [1, 2, 3], "flaky": [1, 2, 3], "critical": [1, 2, 3]}
+    assert not Delivery.objects.exists()
+
+
+def test_a_consumer_failing_on_a_bulk_event_gets_a_delivery_of_its_own(client, db):
+    """The others' work on the event commits once; the failing one is retried on its own,
+    parked in the end where a sysadmin sees it, and retried from there."""
+
+    broken.add(2)
+    bulk(1, 2, 3)
+    result = worker.deliver("bulk", "w")
+    assert result.fallbacks == 1 and (result.processed, result.failed) == (8, 1)
+    assert seen.all() == {"good": [1, 2, 3], "flaky": [1, 3], "critical": [1, 2, 3]}
+    left = Delivery.objects.get()
+    own = (left.consumer, left.lane, left.attempts, left.leased_by)
+    assert own == ("test.flaky", "bulk", 1, "")
+    assert "cannot take 2" in left.last_error
+    for minute in range(0, 60, 5):
+        with time_machine.travel(timezone.now() + dt.timedelta(minutes=minute), tick=False):
+            drain("bulk")
+    parked = Delivery.objects.get()
+    assert (parked.state, parked.attempts) == ("parked", worker.MAX_ATTEMPTS)
+    assert seen["good"] == [1, 2, 3] and seen["critical"] == [1, 2, 3]  # never again
+    broken.clear()
+    retry_in_admin(client, parked)
+    drain("bulk")
+    assert seen["flaky"] == [1, 3, 2] and not Delivery.objects.exists()
+
+
+def test_a_bulk_event_s_consumers_commit_together_even_past_the_budget(db, monkeypatch):
+    """Its one row says all of them are done or none: a transaction never ends between them,
+    so a worker killed after the first consumer's commit cannot leave the others undone."""
+    from django.db import connection
+
+    from xinan.core import deliveries
+
+    monkeypatch.setitem(worker.TRANSACTION_BUDGET, "bulk", 0)  # a commit after every delivery
+    commits: list[int] = []
+    real_finish = deliveries._finish
+
+    def finish(done, name):
+        commits.append(len(calls))
+        real_finish(done, name)
+
+    monkeypatch.setattr(deliveries, "_finish", finish)
+    in_block = []
+
+    def note(kind, event, real=_note):
+        in_block.append(connection.in_atomic_block)
+        real(kind, event)
+
+    monkeypatch.setattr(f"{__name__}._note", note)
+    bulk(1, 2)
+    worker.deliver("bulk", "w")
+    assert commits == [3, 6] and all(in_block)  # three consumers per commit
+    assert not Delivery.objects.exists()
 
 
 def test_a_live_critical_event_never_waits_behind_a_bulk_import(db):
@@ -194,7 +270,7 @@ def test_a_live_critical_event_never_waits_behind_a_bulk_import(db):
     ping(99999)
     result = worker.deliver("critical", "w")
     assert seen["critical"] == [99999] and result.processed == 1
-    assert Delivery.objects.filter(lane="bulk", consumer="test.critical").count() == 3555
+    assert Delivery.objects.filter(lane="bulk", consumer=outbox.ALL_CONSUMERS).count() == 3555
     drain("bulk")
     assert sorted(seen["critical"]) == [*range(3555), 99999]
     assert len(seen["good"]) == len(seen["flaky"]) == 3555
