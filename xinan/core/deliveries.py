@@ -34,7 +34,7 @@ from xinan.core import audit, bus, events, priority
 from xinan.core.leases import Leases, db_time, lease_seconds, no_leases, worker_name
 from xinan.core.lib import fastsql
 from xinan.core.models import Delivery, OutboxEvent
-from xinan.core.outbox import ALL_CONSUMERS
+from xinan.core.work_models import ALL_CONSUMERS
 
 log = logging.getLogger(__name__)
 

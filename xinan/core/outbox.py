@@ -23,9 +23,9 @@ from django.utils import timezone
 from xinan.core import bus, events
 from xinan.core.lib import fastsql
 from xinan.core.models import Delivery, OutboxEvent
+from xinan.core.work_models import ALL_CONSUMERS
 
 BULK_TOPIC = "bulk"  # what emit_many announces on the bus, for the bulk lane
-ALL_CONSUMERS = "*"  # a bulk delivery's consumer: every consumer of the event's topic
 DELIVERY_COLUMNS = [
     "event_id",
     "consumer",
@@ -87,8 +87,7 @@ def emit_many(
     and their deliveries, with COPY / executemany; return their ids in order. The deliveries go
     to the bulk lane (an import's thousands), one per event for all consumers, or with
     `bulk=False` one per consumer to its own lane (a sweep's batch of escalations, as urgent as
-    single ones). The only way bulk writers
-    write events."""
+    single ones). The only way bulk writers write events."""
     import json
 
     _require_transaction()

@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+ALL_CONSUMERS = "*"  # a bulk delivery's consumer: every consumer of the event's topic
+
 
 class Lane(models.TextChoices):
     CRITICAL = "critical", _("紧急")
@@ -57,8 +59,7 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        # "*": a bulk delivery, for every consumer of the event's topic (core/outbox.py)
-        consumer = _("所有消费者") if self.consumer == "*" else self.consumer
+        consumer = _("所有消费者") if self.consumer == ALL_CONSUMERS else self.consumer
         return f"{consumer} ← #{self.event_id}"
 
 
