@@ -395,6 +395,7 @@ def consumer() -> dict:
     from xinan.core import outbox
     from xinan.core.events import Event, consumers_for
     from xinan.core.models import Delivery
+    from xinan.core.work_models import ALL_CONSUMERS
     from xinan.people.models import Person
 
     people = list(Person.objects.order_by("pk").values_list("pk", "home_area_id")[:20_000])
@@ -427,11 +428,12 @@ def consumer() -> dict:
                 with lock:
                     waiting = [e for e in emitted if any((e, c) not in handled for c in names)]
                 if waiting:
-                    left = set(
-                        Delivery.objects.filter(event_id__gte=min(waiting)).values_list(
-                            "event_id", "consumer"
-                        )
-                    )
+                    left = set()
+                    for e, c in Delivery.objects.filter(event_id__gte=min(waiting)).values_list(
+                        "event_id", "consumer"
+                    ):
+                        # one row for all the lane's consumers: none of them is done yet
+                        left.update([(e, n) for n in names] if c == ALL_CONSUMERS else [(e, c)])
                     t = time.perf_counter()
                     for e in waiting:
                         for c in names:

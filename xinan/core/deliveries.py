@@ -12,10 +12,13 @@ transactions again. So one bad consumer or event never holds up another, a savep
 only where something failed, and the effects of an event commit exactly once with the deletion
 of its delivery row.
 
-A bulk delivery (`outbox.ALL_CONSUMERS`, one row per imported event) stands for every consumer
-of its event's topic: the pass runs them all in the same transaction and deletes the one row.
-When some of them fail, the row is replaced by a delivery of its own for each consumer that
-failed (retried and parked like any other), in the transaction that commits the others' work.
+A delivery for all consumers (`ALL_CONSUMERS`) stands for several consumers of its event's
+topic: on the bulk lane (one row per imported event) every consumer of the topic, on another
+lane the topic's consumers of that lane (`outbox.emit` writes one such row per lane that has
+more than one). The pass runs them all in the same transaction and deletes the one row. When
+some of them fail, the row is replaced by a delivery of its own on the same lane for each
+consumer that failed (retried and parked like any other), in the transaction that commits the
+others' work.
 """
 
 import datetime as dt
@@ -230,14 +233,17 @@ def _fail(claimed: Claimed, error: str, worker: str, result: Result) -> None:
         )
 
 
-def _split(claimed: Claimed, consumer: events.Consumer, error: str, result: Result) -> None:
-    """One consumer of a bulk delivery failed: it gets a delivery of its own, retried with
-    back-off like any other (the bulk row itself is deleted with the others' work)."""
+def _split(
+    claimed: Claimed, consumer: events.Consumer, lane: str, error: str, result: Result
+) -> None:
+    """One consumer of a delivery for all consumers failed: it gets a delivery of its own on
+    the same lane, retried with back-off like any other (the shared row itself is deleted with
+    the others' work)."""
     attempts = claimed.attempts + 1
     Delivery.objects.create(
         event_id=claimed.event_id,
         consumer=consumer.name,
-        lane="bulk",
+        lane=lane,
         attempts=attempts,
         available_at=timezone.now() + backoff(attempts),
         last_error=error[-4000:],
@@ -349,7 +355,7 @@ def _run_one_by_one(items: list[Item], i: int, end: int, lane: str, worker: str,
                 _finish([pk for pk in _rows(items[start:i]) if pk not in retried], worker)
                 for (claimed, _event, consumer), error in failed:
                     if claimed.consumer == ALL_CONSUMERS:
-                        _split(claimed, consumer, error, result)
+                        _split(claimed, consumer, lane, error, result)
                     else:
                         _fail(claimed, error, worker, result)
         except LeaseLost:
@@ -389,7 +395,7 @@ def deliver(
             # Events go only with their deliveries (ON DELETE CASCADE), so each is found.
             event = found[c.event_id]
             if c.consumer == ALL_CONSUMERS:
-                owed = events.consumers_for(event.topic)
+                owed = lane_consumers(event.topic, lane)
                 items.extend((c, event, consumer) for consumer in owed)
                 if not owed:
                     nobody.append(c.id)
@@ -460,3 +466,10 @@ def lane_topics(lane: str) -> list[str]:
 
 def consumer_lane(c: events.Consumer) -> str:
     return "critical" if c.lane == "critical" else "default"
+
+
+def lane_consumers(topic: str, lane: str) -> list[events.Consumer]:
+    """Whom a delivery for all consumers (`ALL_CONSUMERS`) on `lane` stands for: on the bulk
+    lane every consumer of the topic, on another lane the topic's consumers of that lane."""
+    owed = events.consumers_for(topic)
+    return owed if lane == "bulk" else [c for c in owed if consumer_lane(c) == lane]

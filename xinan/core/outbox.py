@@ -1,13 +1,15 @@
-"""The transactional outbox: an event is written in its cause's transaction, with one delivery
-row per consumer of its topic (xinan/core/events.py; one for all of them, for bulk events); the
-worker (xinan/core/worker.py) claims deliveries and hands each consumer its events.
+"""The transactional outbox: an event is written in its cause's transaction, with its delivery
+rows (one per lane that has consumers of its topic, xinan/core/events.py; one for all of them,
+for bulk events); the worker (xinan/core/worker.py) claims deliveries and hands each consumer
+its events.
 
     outbox.emit_event(AssessmentScored(...))       # a typed payload (the topic's dataclass)
     outbox.emit("alert.raised", {...})              # the same from a plain dict
     outbox.emit_many(AssessmentScored.TOPIC, json_texts)   # bulk writers (the importer)
 
-Deliveries written by `emit` go to the consumer's own lane (critical or default); those written
-by `emit_many` go to the bulk lane, so a file's thousands of events never hold up a live one.
+Deliveries written by `emit` go to the consumers' own lanes (critical or default): one row per
+lane, for its one consumer or for all of them (`ALL_CONSUMERS`); those written by `emit_many`
+go to the bulk lane, so a file's thousands of events never hold up a live one.
 A bulk event has one delivery for all its topic's consumers (`ALL_CONSUMERS`), not one each:
 an import writes one row per event however many consumers there are, and the worker hands the
 event to every consumer registered for the topic (a consumer that fails gets a delivery of its
@@ -20,7 +22,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from xinan.core import bus, events
+from xinan.core import bus, deliveries, events
 from xinan.core.lib import fastsql
 from xinan.core.models import Delivery, OutboxEvent
 from xinan.core.work_models import ALL_CONSUMERS
@@ -44,16 +46,32 @@ def _require_transaction() -> None:
         raise RuntimeError("outbox events must be written inside the cause's transaction")
 
 
+def _owed(topic: str) -> list[tuple[str, str]]:
+    """(consumer, lane) of the deliveries a live event of `topic` is written with: one per lane
+    that has consumers, for its one consumer or for all of them (`ALL_CONSUMERS`)."""
+    by_lane: dict[str, list[str]] = {}
+    for c in events.consumers_for(topic):
+        by_lane.setdefault(deliveries.consumer_lane(c), []).append(c.name)
+    return [
+        (names[0] if len(names) == 1 else ALL_CONSUMERS, lane) for lane, names in by_lane.items()
+    ]
+
+
 def emit(topic: str, payload: dict[str, Any]) -> int:
-    """Write an event and its deliveries; return its id. Runs inside the cause's transaction."""
+    """Write an event and its deliveries; return its id. Runs inside the cause's transaction.
+
+    One delivery per lane that has consumers of the topic: named for its consumer where the
+    lane has one, for all of them (`ALL_CONSUMERS`) where it has several, so a submission
+    writes two rows, not one per consumer (the worker splits off a row of its own for one
+    that fails)."""
     _require_transaction()
     bus.publish(topic)  # delivered when this transaction commits, to any process (core/bus.py)
     # A row from values: written once per submission, on the platform's busiest path.
     event_id = fastsql.insert_row(OutboxEvent, {"topic": topic, "payload": payload})
-    owed = events.consumers_for(topic)
+    owed = _owed(topic)
     if owed:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        rows = [(event_id, c.name, c.lane, "pending", 0, now, "", "") for c in owed]
+        rows = [(event_id, name, lane, "pending", 0, now, "", "") for name, lane in owed]
         fastsql.execute(_values_sql(len(rows)), [v for row in rows for v in row])
     return event_id
 
@@ -86,8 +104,8 @@ def emit_many(
     """Write many events of one topic (each a typed payload, a dict, or its JSON text already)
     and their deliveries, with COPY / executemany; return their ids in order. The deliveries go
     to the bulk lane (an import's thousands), one per event for all consumers, or with
-    `bulk=False` one per consumer to its own lane (a sweep's batch of escalations, as urgent as
-    single ones). The only way bulk writers write events."""
+    `bulk=False` to the consumers' own lanes as `emit` writes them (a sweep's batch of
+    escalations, as urgent as single ones). The only way bulk writers write events."""
     import json
 
     _require_transaction()
@@ -104,15 +122,15 @@ def emit_many(
             p = json.dumps(p if isinstance(p, dict) else events.to_dict(p), default=str)
         rows.append((pk, topic, p, now_db))
     fastsql.copy_rows(OutboxEvent._meta.db_table, EVENT_COLUMNS, rows)
-    owed = events.consumers_for(topic)
-    if owed:
+    if events.consumers_for(topic):
         if bulk:
-            deliveries = [(pk, ALL_CONSUMERS, "bulk", "pending", 0, now_db, "", "") for pk in ids]
+            owed_rows = [(pk, ALL_CONSUMERS, "bulk", "pending", 0, now_db, "", "") for pk in ids]
             bus.publish(BULK_TOPIC)
         else:
-            deliveries = [
-                (pk, c.name, c.lane, "pending", 0, now_db, "", "") for pk in ids for c in owed
+            owed = _owed(topic)
+            owed_rows = [
+                (pk, name, lane, "pending", 0, now_db, "", "") for pk in ids for name, lane in owed
             ]
-        fastsql.copy_rows(Delivery._meta.db_table, DELIVERY_COLUMNS, deliveries)
+        fastsql.copy_rows(Delivery._meta.db_table, DELIVERY_COLUMNS, owed_rows)
     bus.publish(topic)
     return ids

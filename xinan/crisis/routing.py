@@ -33,18 +33,20 @@ def on_duty(area_code: str, now: dt.datetime | None = None) -> list[OnDuty]:
     An alert without an area goes to whoever is on duty at district level or above.
     """
     now = now or timezone.now()
-    shifts = DutyShift.objects.filter(starts_at__lte=now, ends_at__gt=now).select_related("area")
+    # Rows, not model instances: this runs for every alert raised, on the critical lane.
+    shifts = DutyShift.objects.filter(starts_at__lte=now, ends_at__gt=now)
     codes = ancestor_codes(area_code)
     if codes:
         shifts = shifts.filter(area_id__in=codes)
     chain: list[OnDuty] = []
-    for shift in shifts.order_by("starts_at", "id"):
-        prefix = shift.area.prefix
+    rows = shifts.order_by("starts_at", "id").values_list("user_id", "area_id", "area__level")
+    for user_id, shift_area, level in rows:
+        prefix = areacode.prefix(shift_area, level)
         if area_code and not area_code.startswith(prefix):
             continue
         if not area_code and len(prefix) > DISTRICT_PREFIX_LENGTH:
             continue
-        chain.append(OnDuty(shift.user_id, shift.area_id, len(prefix)))
+        chain.append(OnDuty(user_id, shift_area, len(prefix)))
     chain.sort(key=lambda d: -d.depth)
     seen: set[int] = set()
     result = []
@@ -73,27 +75,32 @@ def fallback(area_code: str) -> list[OnDuty]:
     codes = _area_codes_for(area_code)
     rank = {c: i for i, c in enumerate(codes)}
     configured = sorted(
-        CrisisFallback.objects.filter(area_id__in=codes).select_related("area"),
-        key=lambda f: rank.get(f.area_id, 99),
+        CrisisFallback.objects.filter(area_id__in=codes).values_list(
+            "area_id", "mode", "user_id", "area__level"
+        ),
+        key=lambda row: rank.get(row[0], 99),
     )
     admins_from = codes
     if configured:
-        rule = configured[0]
-        if rule.mode == FallbackMode.LEAD and rule.user_id:
-            return [OnDuty(rule.user_id, rule.area_id, len(rule.area.prefix), fallback=True)]
-        admins_from = codes[rank[rule.area_id] :]
+        rule_area, mode, lead_id, level = configured[0]
+        if mode == FallbackMode.LEAD and lead_id:
+            depth = len(areacode.prefix(rule_area, level))
+            return [OnDuty(lead_id, rule_area, depth, fallback=True)]
+        admins_from = codes[rank[rule_area] :]
     from xinan.accounts.models import Membership
 
     admins = sorted(
         Membership.objects.filter(
             role="area_admin", active=True, area_id__in=admins_from, user__is_active=True
-        ).select_related("area"),
-        key=lambda m: (rank.get(m.area_id, 99), m.user_id),
+        ).values_list("user_id", "area_id", "area__level"),
+        key=lambda row: (rank.get(row[1], 99), row[0]),
     )
     result: list[OnDuty] = []
-    for m in admins:
-        if all(d.user_id != m.user_id for d in result):
-            result.append(OnDuty(m.user_id, m.area_id, len(m.area.prefix), fallback=True))
+    for user_id, admin_area, level in admins:
+        if all(d.user_id != user_id for d in result):
+            result.append(
+                OnDuty(user_id, admin_area, len(areacode.prefix(admin_area, level)), fallback=True)
+            )
     return result
 
 

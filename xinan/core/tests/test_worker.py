@@ -10,8 +10,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from xinan.core import audit, events, outbox, schedule, worker
+from xinan.core import audit, deliveries, events, outbox, schedule, worker
 from xinan.core.models import AuditEntry, Delivery, SweepRun
+from xinan.core.work_models import ALL_CONSUMERS
 
 TOPIC = "test.worker.ping"
 broken: set[int] = set()
@@ -84,12 +85,11 @@ def drain(lane: str, name: str = "w") -> None:
 
 
 def test_each_event_reaches_each_consumer_once_in_its_lane(db):
+    """An event has one delivery per lane: named for the critical lane's one consumer, for all
+    of them (`ALL_CONSUMERS`) on the default lane, which has two."""
     ping(1, 2, 3)
-    assert sorted(Delivery.objects.order_by().values_list("consumer", "lane").distinct()) == [
-        ("test.critical", "critical"),
-        ("test.flaky", "default"),
-        ("test.good", "default"),
-    ]
+    rows = Delivery.objects.order_by("event_id", "lane").values_list("consumer", "lane")
+    assert list(rows) == [("test.critical", "critical"), (ALL_CONSUMERS, "default")] * 3
     drain("default")
     assert (seen["good"], seen["flaky"], seen["critical"]) == ([1, 2, 3], [1, 2, 3], [])
     drain("critical")
@@ -147,11 +147,15 @@ def test_a_pass_runs_its_events_without_a_savepoint_each(db):
 def test_a_pass_whose_lease_was_partly_taken_over_commits_nothing_and_frees_the_rest(db):
     ping(1, 2)
     claimed = worker.claim("default", "w1")
-    assert len(claimed) == 4
+    assert [c.consumer for c in claimed] == [ALL_CONSUMERS] * 2  # good and flaky, each event
     Delivery.objects.filter(pk=claimed[0].id).update(leased_by="w2")  # taken over
     found = worker.load_events(c.event_id for c in claimed)
     result = worker.Result()
-    items = [(c, found[c.event_id], worker._registered(c.consumer)) for c in claimed]
+    items = [
+        (c, found[c.event_id], consumer)
+        for c in claimed
+        for consumer in deliveries.lane_consumers(TOPIC, "default")
+    ]
     worker.run_items(items, "default", "w1", result)
     assert (result.processed, result.lost) == (0, 4)
     assert seen["good"] == [] and seen["flaky"] == []

@@ -208,7 +208,8 @@ def process_assessment_event(
         return None
     person = None
     if payload.get("person_id"):
-        person = Person.objects.filter(pk=payload["person_id"]).first()
+        # Only what raising reads (the key, the home area): nothing encrypted is decrypted.
+        person = Person.objects.filter(pk=payload["person_id"]).only("id", "home_area_id").first()
     assessment_id = payload.get("assessment_id")
     if person is not None:
         subject_key = f"person:{person.pk}"
