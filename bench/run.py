@@ -471,7 +471,6 @@ def bench_backend(db) -> dict:
     env.update(
         DATABASE_URL=db.url,
         XINAN_VAR_DIR=str(workdir / "var"),
-        XINAN_THREADS=os.environ.get("XINAN_THREADS", "4"),
         DJANGO_SETTINGS_MODULE="xinan.settings",
     )
     try:

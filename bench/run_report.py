@@ -92,8 +92,13 @@ def report(results: dict, when: str | None = None) -> str:
         f"- date: {when}",
         f"- machine: {os.cpu_count()} CPUs ({cpu_model()}), {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}",
-        f"- server: `xinan serve` (granian WSGI, 1 worker × {os.environ.get('XINAN_THREADS', '4')}"
-        " blocking threads) pinned to CPU 0; wrk 4.1 `-t1 -c32 "
+        "- server: `xinan serve` (granian WSGI, 1 worker × "
+        + (
+            f"{os.environ['XINAN_THREADS']} blocking threads"
+            if os.environ.get("XINAN_THREADS")
+            else "4 blocking threads on SQLite, 8 on PostgreSQL: its defaults"
+        )
+        + ") pinned to CPU 0; wrk 4.1 `-t1 -c32 "
         f"-d{SECONDS}s`, the open-loop generator, `xinan worker` and PostgreSQL pinned to CPU 1",
         "",
         "- machine load (1/5-minute load average, CPU steal) before and after each database's "

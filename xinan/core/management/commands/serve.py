@@ -7,6 +7,17 @@ import sys
 from django.core.management.base import BaseCommand
 
 
+def default_threads() -> int:
+    """Blocking threads per server process when XINAN_THREADS is not set. On PostgreSQL a
+    request spends much of its time waiting on round trips to the database, which more threads
+    overlap (8 against 4: 29% of the ceiling against 24% on the submission benchmark,
+    docs/benchmarks.md); on SQLite the database runs inside the process, and threads beyond 4
+    only take turns at the interpreter lock (the same throughput)."""
+    from django.db import connection
+
+    return 8 if connection.vendor == "postgresql" else 4
+
+
 class Command(BaseCommand):
     help = "Serve xinan with granian (WSGI). Set XINAN_WORKERS / XINAN_THREADS to scale."
 
@@ -19,8 +30,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=int(os.environ.get("XINAN_THREADS", "4")),
-            help="blocking threads per worker: overlap database waits",
+            default=int(os.environ.get("XINAN_THREADS", "0")) or default_threads(),
+            help="blocking threads per worker: overlap database waits "
+            "(default 8 on PostgreSQL, 4 on SQLite)",
         )
 
     def handle(self, *args, host, port, workers, threads, **options):
