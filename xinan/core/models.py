@@ -205,8 +205,8 @@ class AuditEntry(models.Model):
 
 class OutboxEvent(models.Model):
     """An event written in the same transaction as its cause. Who still owes it processing is
-    in its deliveries (one per consumer, or one for all of a bulk event's: `Delivery`), not on
-    the event."""
+    in its deliveries (one per lane, for its one consumer or all of them, or one for all of a
+    bulk event's: `Delivery`), not on the event."""
 
     topic = models.CharField(max_length=80)
     payload = models.JSONField(default=dict)

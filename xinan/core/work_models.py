@@ -27,9 +27,10 @@ class DeliveryState(models.TextChoices):
 
 
 class Delivery(models.Model):
-    """One event owed to one consumer (or, for a bulk event, to all its topic's consumers:
-    consumer "*"). Written with the event (outbox.emit / emit_many),
-    deleted in the consumer's own transaction once processed; a delivery that keeps failing
+    """One event owed to one consumer, or to several (consumer "*"): all of its topic's
+    consumers of the lane, or of every lane for a bulk event. Written with the event
+    (outbox.emit / emit_many), deleted in the consumers' own transaction once processed; one
+    that keeps failing
     is parked with its error for a sysadmin to read and retry (Django admin)."""
 
     event = models.ForeignKey(
