@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from xinan.core import deliveries
 from xinan.core.models import (
     AccessGrant,
     Area,
@@ -11,6 +12,7 @@ from xinan.core.models import (
     SweepRun,
 )
 from xinan.core.templatetags import labels
+from xinan.core.work_models import ALL_CONSUMERS
 
 
 @admin.register(Area)
@@ -98,8 +100,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     """What each consumer still owes; parked ones (failed ten times) with their error, for a
     sysadmin to read and retry once the cause is fixed."""
 
-    list_display = ["id", "consumer", "event", "lane", "state", "attempts", "available_at"]
+    list_display = ["id", "consumers", "event", "lane", "state", "attempts", "available_at"]
     list_filter = ["state", "consumer", "lane"]
+    list_select_related = ["event"]
     readonly_fields = [
         "event",
         "consumer",
@@ -115,6 +118,14 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("消费者"), ordering="consumer")
+    def consumers(self, obj):
+        # A row for several consumers names the lane's, not "*".
+        if obj.consumer != ALL_CONSUMERS:
+            return obj.consumer
+        names = [c.name for c in deliveries.lane_consumers(obj.event.topic, obj.lane)]
+        return _("所有消费者：%(names)s") % {"names": "、".join(names)}
 
     @admin.action(description=_("重新投递所选事件"))
     def retry(self, request, queryset):

@@ -197,6 +197,19 @@ def test_a_sysadmin_sees_parked_deliveries_and_retries_them(client, db):
     assert seen["flaky"] == [7] and not Delivery.objects.filter(lane="default").exists()
 
 
+def test_the_admin_names_the_consumers_a_shared_delivery_stands_for(client, db):
+    from xinan.testing import factories
+
+    ping(4)
+    admin = factories.staff("sysadmin", username="root")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    page = client.get(reverse("admin:core_delivery_changelist")).content.decode()
+    assert "所有消费者：test.good、test.flaky" in page  # the default lane's, not "*"
+    assert "test.critical" in page  # its own row on the critical lane
+
+
 def bulk(*ns: int) -> None:
     with transaction.atomic():
         outbox.emit_many(TOPIC, [Ping(n) for n in ns])
