@@ -313,8 +313,12 @@ def report(results: dict, when: str | None = None) -> str:
         "p99 63.8 ms against 75.8, which is the PostgreSQL default of `xinan serve` since "
         "e695fa8 (SQLite keeps 4); the full run above gave the same (29.3%). Its first "
         "open-loop run on PostgreSQL had one stall (p99 231 ms, max 458 ms, where the other "
-        "two had 10–11 ms and 14–18 ms): the median meets the goal; the stall was not "
-        "reproduced or explained in this session. Screening's own path was left as it is "
+        "two had 10–11 ms and 14–18 ms): the median meets the goal. A later run of this "
+        "part with PostgreSQL's slow-statement log on (12:28 UTC) caught one such stall, in a "
+        "closed-loop run (p99 303 ms): three COMMITs of 286–298 ms at the same instant and no "
+        "checkpoint under way, so the WAL's flush to this shared machine's disk stalled (the "
+        "bench's PostgreSQL runs with fsync on, as production does). Screening's own path was "
+        "left as it is "
         "(issue 12: no more work on the submission path beyond the figures).",
         "- Paper form: the same service plus a session and user lookup, memberships, CSRF, "
         "form validation, a flash message and a redirect.",
