@@ -126,7 +126,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _lock_timeout(self) -> float:
         return float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
 
-    def _start_transaction_under_autocommit(self):
+    # The queue is taken and released in the connection's public transaction methods: the
+    # outermost atomic() begins with set_autocommit(False, force_begin_...=True), which on
+    # SQLite issues an explicit BEGIN, and ends with commit() or rollback(); close() covers a
+    # connection dropped inside a transaction.
+    def set_autocommit(self, autocommit, force_begin_transaction_with_broken_autocommit=False):
+        force_begin = force_begin_transaction_with_broken_autocommit
+        if autocommit or not force_begin:
+            return super().set_autocommit(autocommit, force_begin)
+        self._take_write_lock()
+        try:
+            return super().set_autocommit(False, force_begin)
+        except BaseException:
+            self._release_write_lock()
+            raise
+
+    def _take_write_lock(self) -> None:
         lock = self._write_lock()
         if not lock.acquire(timeout=self._lock_timeout()):
             # What SQLite itself says when its busy timeout runs out.
@@ -137,7 +152,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if turns.applies(path):
                 turns.take(path, self._lock_timeout())  # and other processes' writers
                 self._holds_turn = True
-            super()._start_transaction_under_autocommit()
         except BaseException:
             self._release_write_lock()
             raise
@@ -150,20 +164,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._holds_write_lock = False
             self._write_lock().release()
 
-    def _commit(self):
+    def commit(self):
         try:
-            return super()._commit()
+            return super().commit()
         finally:
             self._release_write_lock()
 
-    def _rollback(self):
+    def rollback(self):
         try:
-            return super()._rollback()
+            return super().rollback()
         finally:
             self._release_write_lock()
 
-    def _close(self):
+    def close(self):
         try:
-            return super()._close()
+            return super().close()
         finally:
             self._release_write_lock()
