@@ -454,6 +454,49 @@ def http_bench(env: dict, seeded: dict, workdir: Path, separate_worker: bool) ->
             consumer.wait(timeout=30)
 
 
+def request_alone_bench(env: dict, seeded: dict, workdir: Path) -> dict:
+    """SQLite only, to see what the embedded layout costs: the ceiling and the API closed loop,
+    interleaved, on a server that runs no worker at all (its deliveries wait; `reset` empties
+    them afterwards), so CPU 0 serves requests and nothing else. Its own set of people."""
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [*taskset(0), str(Path(PY).parent / "xinan"), "serve", "--port", str(port)],
+        env={**env, "XINAN_WORKER_BACKGROUND": "0"},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    pool = varied_pool(seeded["id_numbers"][3000:4000], seed=4)
+    api = workdir / "alone.lua"
+    api.write_text(
+        API_SCRIPT
+        % {"bodies": lua_strings([api_body(n, a) for n, a in pool]), "key": seeded["api_key"]}
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.2)
+        wrk(base + "/healthz", None)  # warm up both paths
+        sent = wrk(base + "/api/v1/screening/assessments", api)["requests"]
+        runs: dict = {"hello": [], "submit": []}
+        for rep in range(REPS):
+            runs["hello"].append(wrk(base + "/healthz", None))
+            runs["submit"].append(wrk(base + "/api/v1/screening/assessments", api, sent))
+            sent += runs["submit"][-1]["requests"]
+            log(
+                f"  request alone rep {rep + 1}: hello {runs['hello'][-1]['rps']:.0f}/s, "
+                f"api {runs['submit'][-1]['rps']:.0f}/s"
+            )
+        return runs
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 # ---------------------------------------------------------------- per backend
 
 
@@ -487,6 +530,9 @@ def bench_backend(db) -> dict:
         if "http" in PARTS:
             result["http"] = http_bench(env, seeded, workdir, separate_worker=db.name != "SQLite")
             worker(env, "reset")
+            if db.name == "SQLite":
+                result["http"]["alone"] = request_alone_bench(env, seeded, workdir)
+                worker(env, "reset")
         if "import" not in PARTS:
             result["load_after"] = load()
             return result

@@ -52,6 +52,14 @@ def verdict(results: dict) -> list[str]:
                 f"({rate:.0f}/s achieved) p99 {p99:.0f} ms — "
                 f"{'met' if p99 <= 100 and rate >= 0.95 * OPEN_RATE else 'NOT met'}"
             )
+            alone = r["http"].get("alone")
+            if alone:
+                alone_sub = med([x["rps"] for x in alone["submit"]])
+                alone_hello = med([x["rps"] for x in alone["hello"]])
+                parts[-1] += (
+                    " (the request alone, with no worker anywhere: "
+                    f"{alone_sub / alone_hello:.0%} of its ceiling)"
+                )
         if "import" in r:
             imp = med(
                 [
@@ -156,6 +164,23 @@ def report(results: dict, when: str | None = None) -> str:
             f" | {span([f['p99'] for f in form], '{:.1f}')}"
             f" | {span([x['drain_s'] for x in r['http']['submit']], '{:.0f}')} | {bad} |"
         )
+    for name, r in results.items():
+        alone = r.get("http", {}).get("alone")
+        if not alone:
+            continue
+        ratio = [
+            s["rps"] / h["rps"] * 100 for s, h in zip(alone["submit"], alone["hello"], strict=True)
+        ]
+        lines += [
+            "",
+            f"What the embedded layout leaves ({name}): the same API closed loop on a server that "
+            "runs no worker at all (its deliveries wait for the run to end; nothing else runs on "
+            "CPU 0), beside a ceiling measured on that server in the same runs: API "
+            f"{span([x['rps'] for x in alone['submit']])} req/s, "
+            f"{span(ratio, '{:.1f}')}% of the ceiling "
+            f"({span([x['rps'] for x in alone['hello']])} req/s). "
+            "This is the most the request itself reaches, before any consumer runs.",
+        ]
     lines += [
         "",
         f"Open loop (`bench/openloop.py` on CPU 1: {OPEN_RATE} API submissions/s at fixed "
@@ -290,6 +315,21 @@ def report(results: dict, when: str | None = None) -> str:
         "alone is above that. More threads do not help (8 against 4: the same API "
         "throughput, 529–539 against 532–548/s, and a higher ceiling). The open-loop figure "
         "at 150/s, which is what a province campaign's peak asks, is met.",
+        "- Later on 2026-12-03 (13:40–14:00 UTC, another machine, load 1.8–2.6 from other "
+        "sessions) the worker was taken off CPU 0 in two ways. With no worker anywhere (the "
+        'server only, its deliveries left waiting; the run "What the embedded layout leaves" '
+        "above repeats it in every `make bench`): 22.4% [22.1–23.5] of the ceiling, CPU 0 "
+        "100% busy with the server at 1.17 ms of CPU per submission against 0.26 ms per "
+        "`/healthz` (`/proc` ticks over a 10 s run); `perf` put 57% of that CPU in the "
+        "interpreter, 21% in the kernel (7% switching threads) and 9% in SQLite, with no "
+        "single step standing out. With the worker as a separate `xinan worker` on CPU 1: "
+        "13.1% [12.9–13.2], no better than inside the server (12.5% at 13:38, 12.3% in the "
+        "full run above), "
+        "because SQLite has one writer: the worker's transactions (an alert's are about 30 "
+        "statements) hold the write lock the requests queue for, in whichever process they "
+        "run. So the 25% goal is out of reach of the embedded default's request even before "
+        "its consumers run; the goal needs the request and its consumers together within 4× "
+        "`/healthz`, and the request alone is 4.5×.",
         "- What the worker spends, by kind of event (PostgreSQL, in one process, 2026-12-02 "
         "18:30 UTC on the machine of the 18:20 run): 0.42 ms of its CPU per calm event in "
         "passes of 100 (0.62 ms in passes of 10, 2.8 ms when every pass carries one event: a "
