@@ -4,7 +4,8 @@ SQLite allows one writer. When several threads of one server process begin IMMED
 transactions at once, the losers wait in SQLite's busy handler, which sleeps in growing steps
 (up to 100 ms) instead of waking when the lock is free; under load that sleep, not the work, is
 what a request waits for. Threads of this process therefore queue on a Python lock before
-BEGIN and are woken the moment the previous writer commits; processes take turns through
+BEGIN and are woken the moment the previous writer commits (a write outside atomic(), which is
+a transaction of its own, queues the same way); processes take turns through
 file locks beside the database (turns.py), so one that writes back to back cannot starve
 another's live write.
 
@@ -109,9 +110,30 @@ def stop_checkpointer(path: str) -> None:
         thread.join(timeout=10)
 
 
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
     _holds_turn = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Always the outermost wrapper: `connection.execute_wrapper()` appends after it.
+        self.execute_wrappers.append(self._queue_autocommit_write)
+
+    def _queue_autocommit_write(self, execute, sql, params, many, context):
+        """A write outside a transaction (`QuerySet.update()`, a single-row save()) is a
+        transaction of its own in SQLite: it takes its turn in the queue like atomic() does."""
+        if not self.get_autocommit() or self._holds_write_lock:
+            return execute(sql, params, many, context)
+        if not sql.lstrip()[:7].upper().startswith(WRITES):
+            return execute(sql, params, many, context)
+        self._take_write_lock()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self._release_write_lock()
 
     def get_new_connection(self, conn_params):
         conn = super().get_new_connection(conn_params)

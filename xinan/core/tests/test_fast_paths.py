@@ -100,6 +100,46 @@ def test_sqlite_writers_of_one_process_queue_instead_of_failing(settings):
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the in-process writer queue is SQLite's")
 @pytest.mark.django_db(transaction=True)
+def test_a_write_outside_a_transaction_queues_behind_an_open_one():
+    """`QuerySet.update()` and a single-row save() run in autocommit mode, without atomic(): they
+    too wait their turn in the queue rather than meeting the open transaction in SQLite (the
+    tests' shared-cache database fails such a write at once: 'database table is locked')."""
+    event = OutboxEvent.objects.create(topic="before", payload={})
+    inside, release, errors = threading.Event(), threading.Event(), []
+
+    def open_transaction():
+        try:
+            with transaction.atomic():
+                OutboxEvent.objects.create(topic="held", payload={})
+                inside.set()
+                release.wait(5)
+        finally:
+            connection.close()
+
+    def autocommit_write():
+        try:
+            OutboxEvent.objects.filter(pk=event.pk).update(topic="after")
+        except Exception as exc:  # noqa: BLE001 — collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=open_transaction)
+    holder.start()
+    assert inside.wait(5)
+    writer = threading.Thread(target=autocommit_write)
+    writer.start()
+    writer.join(0.3)
+    assert writer.is_alive() and errors == []  # waiting in the queue, not failed
+    release.set()
+    holder.join(5)
+    writer.join(5)
+    assert errors == []
+    assert set(OutboxEvent.objects.values_list("topic", flat=True)) == {"after", "held"}
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the in-process writer queue is SQLite's")
+@pytest.mark.django_db(transaction=True)
 def test_sqlite_write_lock_is_released_on_rollback_and_times_out_clearly():
     from xinan.core.sqlite.base import write_lock
 
