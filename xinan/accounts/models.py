@@ -52,16 +52,20 @@ class User(AbstractUser):
 
     display_name = models.CharField(_("姓名"), max_length=100, blank=True)
     phone = EncryptedTextField(_("手机号"), blank=True)
-    phone_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    phone_hash = models.CharField(
+        _("手机号检索码"), max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     phone_masked = models.CharField(_("手机号"), max_length=20, blank=True, editable=False)
     totp_secret = EncryptedTextField(_("动态口令密钥"), blank=True)
     totp_confirmed = models.BooleanField(_("已启用两步验证"), default=False)
     # The last accepted TOTP time step: a code is good once, not for its whole window.
-    totp_last_step = models.BigIntegerField(null=True, blank=True, editable=False)
-    failed_logins = models.PositiveIntegerField(default=0)
+    totp_last_step = models.BigIntegerField(
+        _("最近使用的动态口令时段"), null=True, blank=True, editable=False
+    )
+    failed_logins = models.PositiveIntegerField(_("连续登录失败次数"), default=0)
     # Wrong second-factor codes since the last right one: a right password does not reset it.
-    totp_failures = models.PositiveIntegerField(default=0, editable=False)
-    locked_until = models.DateTimeField(null=True, blank=True)
+    totp_failures = models.PositiveIntegerField(_("动态口令错误次数"), default=0, editable=False)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
 
     objects = UserManager()
 
@@ -104,10 +108,17 @@ class User(AbstractUser):
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("用户")
+    )
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices)
     area = models.ForeignKey(
-        "core.Area", on_delete=models.PROTECT, null=True, blank=True, related_name="memberships"
+        "core.Area",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        verbose_name=_("区划"),
     )
     institution = models.ForeignKey(
         "core.Institution",
@@ -115,9 +126,10 @@ class Membership(models.Model):
         null=True,
         blank=True,
         related_name="memberships",
+        verbose_name=_("机构"),
     )
     active = models.BooleanField(_("有效"), default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     # A membership that opens person-level records, asked for by an administrator, waits
     # (inactive) until a different administrator approves it (accounts.services).
     pending = models.BooleanField(_("待审批"), default=False)

@@ -25,7 +25,7 @@ class ApiToken(models.Model):
         verbose_name=_("代表用户"),
     )
     name = models.CharField(_("用途"), max_length=100)
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_hash = models.CharField(_("密钥散列"), max_length=64, unique=True, editable=False)
     prefix = models.CharField(_("前缀"), max_length=12, editable=False)
     created_at = models.DateTimeField(_("签发时间"), default=timezone.now)
     created_by = models.ForeignKey(

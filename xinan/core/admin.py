@@ -95,17 +95,36 @@ class AccessGrantAdmin(ReadOnlyAdmin):
     readonly_fields = ["person_id"]
 
 
+class ConsumerFilter(admin.SimpleListFilter):
+    """By consumer, the shared rows ("*") under a name a sysadmin can read."""
+
+    title = _("消费者")
+    parameter_name = "consumer"
+
+    def lookups(self, request, model_admin):
+        names = model_admin.get_queryset(request).order_by("consumer").distinct()
+        return [
+            (name, _("所有消费者（共享投递）") if name == ALL_CONSUMERS else name)
+            for name in names.values_list("consumer", flat=True)
+        ]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(consumer=self.value()) if self.value() else queryset
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     """What each consumer still owes; parked ones (failed ten times) with their error, for a
     sysadmin to read and retry once the cause is fixed."""
 
     list_display = ["id", "consumers", "event", "lane", "state", "attempts", "available_at"]
-    list_filter = ["state", "consumer", "lane"]
+    list_filter = ["state", ConsumerFilter, "lane"]
     list_select_related = ["event"]
-    readonly_fields = [
+    # Every field is shown, none can be edited: a delivery changes only through the worker
+    # (or the retry action below).
+    fields = readonly_fields = [
         "event",
-        "consumer",
+        "consumers",
         "lane",
         "state",
         "attempts",

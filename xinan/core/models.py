@@ -54,7 +54,12 @@ class Area(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     level = models.CharField(_("层级"), max_length=10, choices=AreaLevel.choices)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("上级区划"),
     )
     valid_from = models.DateField(_("生效日期"), default=dt.date(2000, 1, 1))
     valid_to = models.DateField(_("失效日期"), null=True, blank=True)
@@ -118,7 +123,9 @@ class InstitutionKind(models.TextChoices):
 class Institution(models.Model):
     name = models.CharField(_("名称"), max_length=200)
     kind = models.CharField(_("类型"), max_length=20, choices=InstitutionKind.choices)
-    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="institutions")
+    area = models.ForeignKey(
+        Area, on_delete=models.PROTECT, related_name="institutions", verbose_name=_("所在区划")
+    )
     address = models.CharField(_("地址"), max_length=300, blank=True)
     phone = models.CharField(_("电话"), max_length=30, blank=True)
     booking_url = models.URLField(
@@ -154,7 +161,12 @@ class AuditEntry(models.Model):
 
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作人"),
     )
     actor_label = models.CharField(_("操作人"), max_length=150, blank=True)
     action = models.CharField(_("动作"), max_length=80, db_index=True)
@@ -210,7 +222,7 @@ class OutboxEvent(models.Model):
 
     topic = models.CharField(max_length=80)
     payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
 
     class Meta:
         ordering = ["id"]
@@ -244,7 +256,9 @@ class AccessGrant(models.Model):
     (break-the-glass, a referral received, a case assigned), from a source, until an expiry or
     a revocation. Written only by `xinan.core.scope.grant_access` / `revoke_access`."""
 
-    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.PROTECT, related_name="+", verbose_name=_("居民")
+    )
     to_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -268,23 +282,38 @@ class AccessGrant(models.Model):
     # Where the grant comes from, "<app>.<model>:<id>" (e.g. "cases.referral:42"), so the
     # app that opened it can find and revoke it.
     source = models.CharField(_("来源"), max_length=100, blank=True, db_index=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("授权时间"), default=timezone.now)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("授权人"),
     )
     expires_at = models.DateTimeField(_("到期"), null=True, blank=True)
     # The person's home when the grant was made: whose area admins review and may revoke it.
-    area_code = models.CharField(max_length=15, db_index=True)
+    area_code = models.CharField(_("区划代码"), max_length=15, db_index=True)
     revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("撤销人"),
     )
     revoke_reason = models.TextField(_("撤销理由"), blank=True)
     # The review of a break-the-glass grant by an area admin above the person's home.
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("审核人"),
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
     review_note = models.TextField(_("审核意见"), blank=True)
     review_outcome = models.CharField(
         _("审核结论"),

@@ -34,7 +34,10 @@ class Delivery(models.Model):
     is parked with its error for a sysadmin to read and retry (Django admin)."""
 
     event = models.ForeignKey(
-        "core.OutboxEvent", on_delete=models.CASCADE, related_name="deliveries"
+        "core.OutboxEvent",
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("事件"),
     )
     consumer = models.CharField(_("消费者"), max_length=120)
     lane = models.CharField(_("通道"), max_length=10, choices=Lane.choices)
@@ -43,8 +46,8 @@ class Delivery(models.Model):
     )
     attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
     available_at = models.DateTimeField(_("可处理时间"), default=timezone.now)
-    leased_by = models.CharField(max_length=120, blank=True)
-    leased_until = models.DateTimeField(null=True, blank=True)
+    leased_by = models.CharField(_("租用者（工作进程）"), max_length=120, blank=True)
+    leased_until = models.DateTimeField(_("租约到期"), null=True, blank=True)
     last_error = models.TextField(_("最近错误"), blank=True)
 
     class Meta:
@@ -70,8 +73,8 @@ class SweepRun(models.Model):
 
     name = models.CharField(_("定时任务"), max_length=120)
     slot = models.DateTimeField(_("时段"))
-    leased_by = models.CharField(max_length=120, blank=True)
-    leased_until = models.DateTimeField(null=True, blank=True)
+    leased_by = models.CharField(_("租用者（工作进程）"), max_length=120, blank=True)
+    leased_until = models.DateTimeField(_("租约到期"), null=True, blank=True)
     started_at = models.DateTimeField(_("开始"), default=timezone.now)
     finished_at = models.DateTimeField(_("结束"), null=True, blank=True)
     handled = models.IntegerField(_("处理条数"), null=True, blank=True)
@@ -100,27 +103,27 @@ class JobStatus(models.TextChoices):
 class Job(models.Model):
     """A durable task (xinan/core/jobs.py): enqueued through `django.tasks`, run by a worker."""
 
-    id = models.CharField(primary_key=True, max_length=64)
+    id = models.CharField(_("编号"), primary_key=True, max_length=64)
     task_path = models.CharField(_("任务"), max_length=200)
     description = models.CharField(_("说明"), max_length=200, blank=True)
-    args = models.JSONField(default=list)
-    kwargs = models.JSONField(default=dict)
-    queue_name = models.CharField(max_length=60, default="default")
-    priority = models.IntegerField(default=0)
-    backend = models.CharField(max_length=60, default="default")
+    args = models.JSONField(_("位置参数"), default=list)
+    kwargs = models.JSONField(_("关键字参数"), default=dict)
+    queue_name = models.CharField(_("队列"), max_length=60, default="default")
+    priority = models.IntegerField(_("优先级"), default=0)
+    backend = models.CharField(_("任务后端"), max_length=60, default="default")
     status = models.CharField(
         _("状态"), max_length=12, choices=JobStatus.choices, default=JobStatus.READY
     )
     run_after = models.DateTimeField(_("最早开始"), default=timezone.now)
     attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
-    max_attempts = models.PositiveIntegerField(default=1)
-    leased_by = models.CharField(max_length=120, blank=True)
-    leased_until = models.DateTimeField(null=True, blank=True)
+    max_attempts = models.PositiveIntegerField(_("最多尝试次数"), default=1)
+    leased_by = models.CharField(_("租用者（工作进程）"), max_length=120, blank=True)
+    leased_until = models.DateTimeField(_("租约到期"), null=True, blank=True)
     progress_done = models.BigIntegerField(_("已处理"), default=0)
     progress_total = models.BigIntegerField(_("总数"), null=True, blank=True)
-    return_value = models.JSONField(null=True, blank=True)
-    errors = models.JSONField(default=list, blank=True)
-    worker_ids = models.JSONField(default=list, blank=True)
+    return_value = models.JSONField(_("返回值"), null=True, blank=True)
+    errors = models.JSONField(_("错误记录"), default=list, blank=True)
+    worker_ids = models.JSONField(_("运行过的工作进程"), default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -131,7 +134,7 @@ class Job(models.Model):
     )
     enqueued_at = models.DateTimeField(_("提交时间"), default=timezone.now)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
-    last_attempted_at = models.DateTimeField(null=True, blank=True)
+    last_attempted_at = models.DateTimeField(_("最近尝试时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     class Meta:

@@ -20,7 +20,7 @@ class PopulationTag(models.Model):
     code = models.SlugField(_("代码"), max_length=40, primary_key=True)
     name = models.CharField(_("名称"), max_length=60)
     special = models.BooleanField(_("特殊人群"), default=False)
-    sort_order = models.PositiveSmallIntegerField(default=0)
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
     class Meta:
         ordering = ["sort_order", "code"]

@@ -208,6 +208,18 @@ def test_the_admin_names_the_consumers_a_shared_delivery_stands_for(client, db):
     page = client.get(reverse("admin:core_delivery_changelist")).content.decode()
     assert "所有消费者：test.good、test.flaky" in page  # the default lane's, not "*"
     assert "test.critical" in page  # its own row on the critical lane
+    # The consumer filter names the shared rows too, and filters by them.
+    assert "所有消费者（共享投递）" in page
+    assert 'title="*"' not in page and ">*</a>" not in page
+    shared = client.get(reverse("admin:core_delivery_changelist"), {"consumer": "*"})
+    assert shared.status_code == 200
+    assert "所有消费者：test.good、test.flaky" in shared.content.decode()
+    critical_row = '<td class="field-consumers">test.critical</td>'
+    assert critical_row in page and critical_row not in shared.content.decode()
+    row = Delivery.objects.get(consumer=ALL_CONSUMERS)
+    detail = client.get(reverse("admin:core_delivery_change", args=[row.pk])).content.decode()
+    assert "所有消费者：test.good、test.flaky" in detail
+    assert 'name="consumer"' not in detail  # shown, not editable
 
 
 def bulk(*ns: int) -> None:
