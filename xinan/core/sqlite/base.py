@@ -186,17 +186,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._holds_write_lock = False
             self._write_lock().release()
 
+    # Released once the transaction has ended, not when commit() or rollback() refuses to run
+    # (called inside atomic()) or fails: atomic() then rolls back, or closes the connection.
     def commit(self):
-        try:
-            return super().commit()
-        finally:
-            self._release_write_lock()
+        super().commit()
+        self._release_write_lock()
 
     def rollback(self):
-        try:
-            return super().rollback()
-        finally:
-            self._release_write_lock()
+        super().rollback()
+        self._release_write_lock()
 
     def close(self):
         try:

@@ -140,6 +140,24 @@ def test_a_write_outside_a_transaction_queues_behind_an_open_one():
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the in-process writer queue is SQLite's")
 @pytest.mark.django_db(transaction=True)
+def test_a_refused_commit_inside_atomic_keeps_the_transaction_its_place_in_the_queue():
+    from django.db.transaction import TransactionManagementError
+
+    from xinan.core.sqlite.base import write_lock
+
+    lock = write_lock(connection.settings_dict["NAME"])
+    with transaction.atomic():
+        OutboxEvent.objects.create(topic="x", payload={})
+        for refused in (connection.commit, connection.rollback):
+            with pytest.raises(TransactionManagementError):
+                refused()
+            assert not lock.acquire(timeout=0.05)  # still this transaction's
+    assert lock.acquire(timeout=1)  # the real commit released it
+    lock.release()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the in-process writer queue is SQLite's")
+@pytest.mark.django_db(transaction=True)
 def test_sqlite_write_lock_is_released_on_rollback_and_times_out_clearly():
     from xinan.core.sqlite.base import write_lock
 
