@@ -7,7 +7,8 @@ docs/benchmarks.md (bench/doc.py).
     database's layout: closed loop (wrk -t1 -c32, the API and the paper-entry form) against
     /healthz on the same granian server, and open loop (bench/openloop.py, 150/s at fixed
     times, latency from each request's scheduled time); server on CPU 0, the load, the
-    separate worker and PostgreSQL on CPU 1;
+    separate worker and PostgreSQL on CPU 1; on SQLite also the request alone (the API closed
+    loop beside its ceiling on a server that runs no worker);
 (b) import rows/s for 100,000 PHQ-9 rows vs a raw COPY / executemany of the same rows;
 (c) peak RSS of an import for two file sizes.
 
@@ -464,7 +465,7 @@ def request_alone_bench(env: dict, seeded: dict, workdir: Path) -> dict:
         env={**env, "XINAN_WORKER_BACKGROUND": "0"},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # nobody reads it: a full pipe would stall the server
     )
     base = f"http://127.0.0.1:{port}"
     pool = varied_pool(seeded["id_numbers"][3000:4000], seed=4)
