@@ -359,7 +359,7 @@ def http_bench(env: dict, seeded: dict, workdir: Path, separate_worker: bool) ->
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # nobody reads it: a full pipe would stall the server
     )
     consumer = (
         subprocess.Popen(  # noqa: S603
