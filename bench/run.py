@@ -343,6 +343,26 @@ def open_loop(base: str, bodies: Path, first: int, key: str, seconds: float) -> 
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def serve(env: dict) -> tuple[subprocess.Popen, str]:
+    """`xinan serve` on CPU 0 and a free port, once it answers `/healthz`: (process, base URL)."""
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [*taskset(0), str(Path(PY).parent / "xinan"), "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # nobody reads it: a full pipe would stall the server
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)  # noqa: S310
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, base
+
+
 def http_bench(env: dict, seeded: dict, workdir: Path, separate_worker: bool) -> dict:
     """The ceiling, the API submission and the paper form (closed loop, wrk), then the API at a
     fixed rate (open loop), interleaved, on one server.
@@ -351,16 +371,9 @@ def http_bench(env: dict, seeded: dict, workdir: Path, separate_worker: bool) ->
     sweep and job) runs as `xinan worker` on CPU 1 and the web server does not run it; on
     SQLite the embedded default runs it in the server process. Before each run the consumers
     finish the previous run's events, so no run pays for another's backlog."""
-    port = free_port()
     env = {**env, "XINAN_WORKER_BACKGROUND": "0" if separate_worker else "1"}
     bin_dir = Path(PY).parent
-    server = subprocess.Popen(  # noqa: S603
-        [*taskset(0), str(bin_dir / "xinan"), "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,  # nobody reads it: a full pipe would stall the server
-    )
+    server, base = serve(env)
     consumer = (
         subprocess.Popen(  # noqa: S603
             [*taskset(1), str(bin_dir / "xinan"), "worker"],
@@ -372,7 +385,6 @@ def http_bench(env: dict, seeded: dict, workdir: Path, separate_worker: bool) ->
         if separate_worker
         else None
     )
-    base = f"http://127.0.0.1:{port}"
     url = env["DATABASE_URL"]
     # Three sets of people, one per load, so each person's results follow their own pool.
     numbers = seeded["id_numbers"]
@@ -380,12 +392,6 @@ def http_bench(env: dict, seeded: dict, workdir: Path, separate_worker: bool) ->
     paper_pool = varied_pool(numbers[1000:2000], seed=2)
     open_pool = varied_pool(numbers[2000:3000], seed=3)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.2)
         paper = workdir / "paper.lua"
         paper.write_text(
             WRK_SCRIPT
@@ -459,15 +465,7 @@ def request_alone_bench(env: dict, seeded: dict, workdir: Path) -> dict:
     """SQLite only, to see what the embedded layout costs: the ceiling and the API closed loop,
     interleaved, on a server that runs no worker at all (its deliveries wait; `reset` empties
     them afterwards), so CPU 0 serves requests and nothing else. Its own set of people."""
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603
-        [*taskset(0), str(Path(PY).parent / "xinan"), "serve", "--port", str(port)],
-        env={**env, "XINAN_WORKER_BACKGROUND": "0"},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,  # nobody reads it: a full pipe would stall the server
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = serve({**env, "XINAN_WORKER_BACKGROUND": "0"})
     pool = varied_pool(seeded["id_numbers"][3000:4000], seed=4)
     api = workdir / "alone.lua"
     api.write_text(
@@ -475,12 +473,6 @@ def request_alone_bench(env: dict, seeded: dict, workdir: Path) -> dict:
         % {"bodies": lua_strings([api_body(n, a) for n, a in pool]), "key": seeded["api_key"]}
     )
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.2)
         wrk(base + "/healthz", None)  # warm up both paths
         sent = wrk(base + "/api/v1/screening/assessments", api)["requests"]
         runs: dict = {"hello": [], "submit": []}
